@@ -1,0 +1,125 @@
+# ngx-gateway: a Kubernetes Gateway API controller for NGINX.
+#
+#   make          build build/ngx-gateway and the nginx module
+#   make test     install what is missing, build, run every test suite
+#   make demo     run the games walkthrough on this machine
+#   make bench    render / memory / reload benchmarks (docs/benchmarks.md)
+
+CC       ?= cc
+BUILD    := build
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+PKGS     := libcurl libcjson yaml-0.1 libpcre2-8 openssl
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+            -Icontroller -DGW_VERSION='"$(VERSION)"'
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SRCS      := $(shell find controller -name '*.c' | sort)
+LIB_SRCS  := $(filter-out controller/main.c,$(SRCS))
+TMPLS     := $(sort $(wildcard templates/*.tmpl))
+GEN_TMPL  := $(BUILD)/gen/templates.c
+
+OBJS      := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
+             $(BUILD)/obj/gen/templates.o
+ASAN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS)) \
+             $(BUILD)/asan/gen/templates.o
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
+ASAN_BINS := $(patsubst test/unit/%.c,$(BUILD)/test-asan/%,$(UNIT_SRCS))
+
+MODULE    := $(BUILD)/ngx_http_gateway_module.so
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps module test unit unit-asan golden integration demo bench \
+        clean check-style
+
+all: $(BUILD)/ngx-gateway $(MODULE)
+
+deps: | $(BUILD)
+	@bash deploy/deps.sh
+
+$(DEPS_STAMP): deploy/deps.sh | $(BUILD)
+	@bash deploy/deps.sh
+	@touch $@
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+$(GEN_TMPL): $(TMPLS) controller/render/gen_templates.sh | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	sh controller/render/gen_templates.sh $(TMPLS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/gen/templates.o: $(GEN_TMPL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/gen/templates.o: $(GEN_TMPL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libgw.a: $(OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libgw-asan.a: $(ASAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ngx-gateway: $(BUILD)/obj/controller/main.o $(BUILD)/libgw.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+module: $(MODULE)
+
+$(MODULE): $(wildcard nginx-module/*) $(DEPS_STAMP)
+	bash nginx-module/build.sh $(BUILD)
+
+# Unit tests (cmocka), plain and under ASan+UBSan.
+$(BUILD)/test/%: test/unit/%.c $(BUILD)/libgw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest/unit -o $@ $< $(BUILD)/libgw.a \
+	    $(PKG_LIBS) -lcmocka -lm
+
+$(BUILD)/test-asan/%: test/unit/%.c $(BUILD)/libgw-asan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(PKG_CFLAGS) -Itest/unit -o $@ $< \
+	    $(BUILD)/libgw-asan.a $(PKG_LIBS) -lcmocka -lm
+
+unit: $(UNIT_BINS)
+	@bash test/run-unit.sh unit $(UNIT_BINS)
+
+unit-asan: $(ASAN_BINS)
+	@bash test/run-unit.sh unit-asan $(ASAN_BINS)
+
+golden: $(BUILD)/ngx-gateway
+	@bash test/golden/run.sh $(BUILD)/ngx-gateway
+
+integration: all
+	@bash test/integration/run.sh
+
+test: $(DEPS_STAMP)
+	@bash test/run-all.sh
+
+demo: all
+	@bash examples/games/demo.sh
+
+bench: all
+	@bash bench/run.sh
+
+check-style:
+	@bash .ci/check-style.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/asan -name '*.d' 2>/dev/null)

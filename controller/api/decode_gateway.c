@@ -1,0 +1,266 @@
+/*
+ * ngx-gateway: decoding GatewayClass and Gateway.
+ */
+
+#include <string.h>
+
+#include "api/decode.h"
+
+
+int
+gw_decode_gatewayclass(gw_dec_t *d, gw_obj_t *obj)
+{
+    const cJSON        *spec, *pr;
+    gw_params_ref_t    *ref;
+    gw_gatewayclass_t  *gc;
+
+    gc = &obj->u.gatewayclass;
+
+    if (gw_dec_object(d, obj->json, "spec", "", &spec) != GW_OK
+        || gw_dec_str_req(d, spec, "controllerName", "spec",
+                          &gc->controller_name) != GW_OK
+        || gw_dec_object(d, spec, "parametersRef", "spec", &pr) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (pr == NULL) {
+        return GW_OK;
+    }
+
+    ref = gw_arena_alloc(d->arena, sizeof(gw_params_ref_t));
+
+    if (gw_dec_str(d, pr, "group", "spec.parametersRef", "", &ref->group)
+            != GW_OK
+        || gw_dec_str_req(d, pr, "kind", "spec.parametersRef", &ref->kind)
+           != GW_OK
+        || gw_dec_str_req(d, pr, "name", "spec.parametersRef", &ref->name)
+           != GW_OK
+        || gw_dec_str(d, pr, "namespace", "spec.parametersRef", NULL,
+                      &ref->namespace) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    gc->parameters_ref = ref;
+
+    return GW_OK;
+}
+
+
+static int
+gw_decode_cert_refs(gw_dec_t *d, const cJSON *tls, const char *path,
+    gw_listener_t *l)
+{
+    size_t         i;
+    const char    *p;
+    const cJSON   *arr, *it;
+    gw_obj_ref_t  *r;
+
+    if (gw_dec_array(d, tls, "certificateRefs", path, 64, &arr,
+                     &l->ncert_refs) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    l->cert_refs = gw_arena_alloc(d->arena,
+                                  (l->ncert_refs + 1) * sizeof(gw_obj_ref_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        r = &l->cert_refs[i];
+        p = gw_dec_path(d, path, "certificateRefs", (long) i);
+
+        if (gw_dec_str(d, it, "group", p, "", &r->group) != GW_OK
+            || gw_dec_str(d, it, "kind", p, "Secret", &r->kind) != GW_OK
+            || gw_dec_str_req(d, it, "name", p, &r->name) != GW_OK
+            || gw_dec_str(d, it, "namespace", p, NULL, &r->namespace)
+               != GW_OK)
+        {
+            return GW_ERR;
+        }
+        i++;
+    }
+
+    return GW_OK;
+}
+
+
+static int
+gw_decode_allowed_routes(gw_dec_t *d, const cJSON *ar, const char *path,
+    gw_listener_t *l)
+{
+    size_t        i;
+    const char   *from, *p;
+    const cJSON  *ns, *sel, *arr, *it;
+
+    l->from = GW_FROM_SAME;
+
+    if (ar == NULL) {
+        return GW_OK;
+    }
+
+    if (gw_dec_object(d, ar, "namespaces", path, &ns) != GW_OK
+        || gw_dec_str(d, ns, "from", path, "Same", &from) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (strcmp(from, "Same") == 0) {
+        l->from = GW_FROM_SAME;
+    } else if (strcmp(from, "All") == 0) {
+        l->from = GW_FROM_ALL;
+    } else if (strcmp(from, "Selector") == 0) {
+        l->from = GW_FROM_SELECTOR;
+    } else if (strcmp(from, "None") == 0) {
+        l->from = GW_FROM_NONE;
+    } else {
+        gw_err_set(d->err, "%s.namespaces.from: Unsupported value: \"%s\": "
+                   "supported values: \"All\", \"Selector\", \"Same\", "
+                   "\"None\"", path, from);
+        return GW_ERR;
+    }
+
+    if (gw_dec_object(d, ns, "selector", path, &sel) != GW_OK) {
+        return GW_ERR;
+    }
+
+    if (l->from == GW_FROM_SELECTOR) {
+        p = gw_dec_path(d, path, "namespaces.selector", -1);
+        if (sel == NULL) {
+            gw_err_set(d->err, "%s: Required value: selector must be "
+                       "specified when from is Selector", p);
+            return GW_ERR;
+        }
+        if (gw_dec_selector(d, sel, p, &l->selector) != GW_OK) {
+            return GW_ERR;
+        }
+    }
+
+    if (gw_dec_array(d, ar, "kinds", path, 8, &arr, &l->nkinds) != GW_OK) {
+        return GW_ERR;
+    }
+
+    l->kinds_set = (arr != NULL);
+    l->kinds = gw_arena_alloc(d->arena,
+                              (l->nkinds + 1) * sizeof(gw_route_kind_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        p = gw_dec_path(d, path, "kinds", (long) i);
+        if (gw_dec_str(d, it, "group", p, GW_GROUP, &l->kinds[i].group)
+                != GW_OK
+            || gw_dec_str_req(d, it, "kind", p, &l->kinds[i].kind) != GW_OK)
+        {
+            return GW_ERR;
+        }
+        i++;
+    }
+
+    return GW_OK;
+}
+
+
+static int
+gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
+    gw_listener_t *l)
+{
+    const cJSON  *tls, *ar;
+
+    if (gw_dec_str_req(d, it, "name", p, &l->name) != GW_OK
+        || gw_dec_str(d, it, "hostname", p, NULL, &l->hostname) != GW_OK
+        || gw_dec_int(d, it, "port", p, 1, 65535, 0, &l->port) != GW_OK
+        || gw_dec_str_req(d, it, "protocol", p, &l->protocol) != GW_OK
+        || gw_dec_object(d, it, "tls", p, &tls) != GW_OK
+        || gw_dec_object(d, it, "allowedRoutes", p, &ar) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (l->port == 0) {
+        gw_err_set(d->err, "%s.port: Required value", p);
+        return GW_ERR;
+    }
+
+    if (tls != NULL) {
+        if (gw_dec_str(d, tls, "mode", gw_dec_path(d, p, "tls", -1),
+                       "Terminate", &l->tls_mode) != GW_OK
+            || gw_decode_cert_refs(d, tls, gw_dec_path(d, p, "tls", -1), l)
+               != GW_OK)
+        {
+            return GW_ERR;
+        }
+    }
+
+    return gw_decode_allowed_routes(d, ar,
+                                    gw_dec_path(d, p, "allowedRoutes", -1),
+                                    l);
+}
+
+
+int
+gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
+{
+    size_t         i, j;
+    const char    *p;
+    const cJSON   *spec, *arr, *it;
+    gw_gateway_t  *gw;
+
+    gw = &obj->u.gateway;
+
+    if (gw_dec_object(d, obj->json, "spec", "", &spec) != GW_OK
+        || gw_dec_str_req(d, spec, "gatewayClassName", "spec",
+                          &gw->class_name) != GW_OK
+        || gw_dec_array(d, spec, "listeners", "spec", 64, &arr,
+                        &gw->nlisteners) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (gw->nlisteners == 0) {
+        gw_err_set(d->err, "spec.listeners: Required value: must have at "
+                   "least 1 item");
+        return GW_ERR;
+    }
+
+    gw->listeners = gw_arena_alloc(d->arena,
+                                   gw->nlisteners * sizeof(gw_listener_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        p = gw_dec_path(d, "spec", "listeners", (long) i);
+        if (gw_decode_listener(d, it, p, &gw->listeners[i]) != GW_OK) {
+            return GW_ERR;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(gw->listeners[j].name, gw->listeners[i].name) == 0) {
+                gw_err_set(d->err, "%s.name: Duplicate value: \"%s\"", p,
+                           gw->listeners[i].name);
+                return GW_ERR;
+            }
+        }
+        i++;
+    }
+
+    if (gw_dec_array(d, spec, "addresses", "spec", 16, &arr,
+                     &gw->naddresses) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    gw->addresses = gw_arena_alloc(d->arena,
+                                   (gw->naddresses + 1)
+                                   * sizeof(gw_address_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        p = gw_dec_path(d, "spec", "addresses", (long) i);
+        if (gw_dec_str(d, it, "type", p, "IPAddress",
+                       &gw->addresses[i].type) != GW_OK
+            || gw_dec_str(d, it, "value", p, NULL, &gw->addresses[i].value)
+               != GW_OK)
+        {
+            return GW_ERR;
+        }
+        i++;
+    }
+
+    return GW_OK;
+}

@@ -1,0 +1,374 @@
+/*
+ * ngx-gateway: from the graph to the data plane model: one listen socket
+ * per address and port, one server per hostname, and in each server the
+ * locations of every route that serves that host, in the spec's
+ * precedence order (hostname, then exact over prefix, then longest
+ * prefix, then route age and name, then rule order).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/dataplane_int.h"
+#include "validate/names.h"
+
+
+static gw_dp_listen_t *
+gw_dp_listen(gw_dp_ctx_t *ctx, const gw_ggateway_t *gw, int port)
+{
+    const char      *key;
+    gw_dp_listen_t  *l;
+
+    key = gw_arena_printf(ctx->a, "%s %d", gw->address, port);
+
+    l = gw_map_get(&ctx->listens, key);
+    if (l != NULL) {
+        return l;
+    }
+
+    l = gw_arena_alloc(ctx->a, sizeof(gw_dp_listen_t));
+    l->address = gw->address;
+    l->port = port;
+    gw_valid_ip(gw->address, &l->is_v6);
+    l->gateway = gw_arena_printf(ctx->a, "%s/%s", gw->obj->meta.namespace,
+                                 gw->obj->meta.name);
+    l->by_host = gw_arena_alloc(ctx->a, sizeof(gw_map_t));
+    gw_map_init(l->by_host, ctx->a);
+
+    gw_map_put(&ctx->listens, key, l);
+    gw_ptrs_push(ctx->a, &ctx->dp->listens, l);
+
+    return l;
+}
+
+
+static gw_dp_server_t *
+gw_dp_server(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, const char *hostname)
+{
+    const char      *key;
+    gw_dp_server_t  *s;
+
+    key = hostname ? hostname : "";
+
+    s = gw_map_get(l->by_host, key);
+    if (s != NULL) {
+        return s;
+    }
+
+    s = gw_arena_alloc(ctx->a, sizeof(gw_dp_server_t));
+    s->hostname = hostname;
+    s->by_path = gw_arena_alloc(ctx->a, sizeof(gw_map_t));
+    gw_map_init(s->by_path, ctx->a);
+
+    gw_map_put(l->by_host, key, s);
+    gw_ptrs_push(ctx->a, &l->servers, s);
+
+    return s;
+}
+
+
+/*
+ * Adds a location unless one with the same match exists already: the
+ * first added wins (routes arrive in precedence order), except that an
+ * Exact match of the same hostname tier beats the exact location made for
+ * a PathPrefix.
+ */
+static void
+gw_dp_add_location(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
+    const gw_dp_location_t *proto, int exact, const char *path,
+    int from_prefix)
+{
+    size_t             i;
+    const char        *key;
+    gw_dp_location_t  *loc, *old;
+
+    key = gw_arena_printf(ctx->a, "%c%s", exact ? '=' : '^', path);
+
+    old = gw_map_get(s->by_path, key);
+    if (old != NULL
+        && !(old->from_prefix && !from_prefix && old->tier == proto->tier))
+    {
+        return;
+    }
+
+    loc = gw_arena_alloc(ctx->a, sizeof(gw_dp_location_t));
+    *loc = *proto;
+    loc->exact = exact;
+    loc->path = path;
+    loc->from_prefix = from_prefix;
+
+    gw_map_put(s->by_path, key, loc);
+
+    if (old != NULL) {
+        for (i = 0; i < s->locations.n; i++) {
+            if (s->locations.items[i] == old) {
+                s->locations.items[i] = loc;
+            }
+        }
+        return;
+    }
+
+    gw_ptrs_push(ctx->a, &s->locations, loc);
+
+    if (!exact && strcmp(path, "/") == 0) {
+        s->has_root = 1;
+    }
+}
+
+
+static void
+gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
+    const gw_grule_t *rule, int tier)
+{
+    size_t                  i, n;
+    const char             *prefix;
+    gw_dp_target_t          t;
+    gw_dp_location_t        proto;
+    const gw_http_match_t  *m;
+
+    gw_dp_rule_target(ctx, rule, &t);
+
+    for (i = 0; i < rule->spec->nmatches; i++) {
+        m = &rule->spec->matches[i];
+
+        memset(&proto, 0, sizeof(proto));
+        proto.tier = tier;
+        proto.route = gw_arena_printf(ctx->a, "%s/%s",
+                                      r->obj->meta.namespace,
+                                      r->obj->meta.name);
+        proto.rule = rule->index;
+        proto.status = t.status;
+        proto.upstream = t.upstream;
+        proto.split = t.split;
+
+        if (m->path_type == GW_PATH_EXACT) {
+            gw_dp_rewrite(ctx, rule->rewrite, NULL, &proto);
+            gw_dp_add_location(ctx, s, &proto, 1, m->path, 0);
+            continue;
+        }
+
+        /* PathPrefix matches whole segments: "/a" is "/a" and "/a/..." */
+        n = strlen(m->path);
+        while (n > 1 && m->path[n - 1] == '/') {
+            n--;
+        }
+        prefix = gw_arena_strndup(ctx->a, m->path, n);
+        gw_dp_rewrite(ctx, rule->rewrite, prefix, &proto);
+
+        if (n == 1) {
+            gw_dp_add_location(ctx, s, &proto, 0, "/", 0);
+            continue;
+        }
+
+        gw_dp_add_location(ctx, s, &proto, 1, prefix, 1);
+        gw_dp_add_location(ctx, s, &proto, 0,
+                           gw_arena_printf(ctx->a, "%s/", prefix), 0);
+    }
+}
+
+
+static void
+gw_dp_add_attachment(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
+    const gw_attach_t *at, int tier)
+{
+    size_t  i;
+
+    for (i = 0; i < at->route->nrules; i++) {
+        if (at->route->rules[i].valid) {
+            gw_dp_add_rule(ctx, s, at->route, &at->route->rules[i], tier);
+        }
+    }
+}
+
+
+static int
+gw_attach_serves(const gw_attach_t *at, const char *h)
+{
+    size_t  i;
+
+    if (at->nhostnames == 0) {
+        return h == NULL;
+    }
+
+    for (i = 0; i < at->nhostnames; i++) {
+        if (h != NULL && strcmp(at->hostnames[i], h) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Fills the server for hostname h: first the routes for h itself, then
+ * the routes for wildcards that cover h (longest first), then the routes
+ * for every host.
+ */
+static void
+gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_ptrs_t *ats,
+    gw_ptrs_t *wildcards)
+{
+    size_t        i, j;
+    int           tier;
+    const char   *w;
+    gw_attach_t  *at;
+
+    tier = 0;
+
+    for (i = 0; i < ats->n; i++) {
+        at = ats->items[i];
+        if (s->hostname != NULL && gw_attach_serves(at, s->hostname)) {
+            gw_dp_add_attachment(ctx, s, at, tier);
+        }
+    }
+
+    for (j = 0; s->hostname != NULL && j < wildcards->n; j++) {
+        w = wildcards->items[j];
+        if (strcmp(w, s->hostname) == 0
+            || !gw_hostname_wildcard_match(w, s->hostname))
+        {
+            continue;
+        }
+        tier++;
+        for (i = 0; i < ats->n; i++) {
+            at = ats->items[i];
+            if (gw_attach_serves(at, w)) {
+                gw_dp_add_attachment(ctx, s, at, tier);
+            }
+        }
+    }
+
+    tier++;
+    for (i = 0; i < ats->n; i++) {
+        at = ats->items[i];
+        if (gw_attach_serves(at, NULL)) {
+            gw_dp_add_attachment(ctx, s, at, tier);
+        }
+    }
+}
+
+
+static int
+gw_wildcard_cmp(const void *a, const void *b)
+{
+    const char  *x = *(char * const *) a;
+    const char  *y = *(char * const *) b;
+    size_t       xl, yl;
+
+    xl = strlen(x);
+    yl = strlen(y);
+    if (xl != yl) {
+        return xl > yl ? -1 : 1;
+    }
+
+    return strcmp(x, y);
+}
+
+
+static int
+gw_attach_cmp(const void *a, const void *b)
+{
+    const gw_attach_t  *x = *(gw_attach_t * const *) a;
+    const gw_attach_t  *y = *(gw_attach_t * const *) b;
+
+    if (gw_route_precedes(x->route->obj, y->route->obj)) {
+        return -1;
+    }
+
+    return gw_route_precedes(y->route->obj, x->route->obj) ? 1 : 0;
+}
+
+
+/* Every listener of every Gateway that shares this address and port. */
+static void
+gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
+{
+    size_t        i, j;
+    gw_map_t      seen;
+    gw_ptrs_t     wildcards;
+    const char   *h;
+    gw_attach_t  *at;
+
+    gw_map_init(&seen, ctx->a);
+    memset(&wildcards, 0, sizeof(wildcards));
+
+    if (ats->n > 1) {
+        qsort(ats->items, ats->n, sizeof(void *), gw_attach_cmp);
+    }
+
+    /* the catch-all server always exists: it answers unknown hosts */
+    gw_dp_server(ctx, l, NULL);
+
+    for (i = 0; i < ats->n; i++) {
+        at = ats->items[i];
+        for (j = 0; j < at->nhostnames; j++) {
+            h = at->hostnames[j];
+            if (gw_map_get(&seen, h) != NULL) {
+                continue;
+            }
+            gw_map_put(&seen, h, (void *) h);
+            gw_dp_server(ctx, l, h);
+            if (h[0] == '*') {
+                gw_ptrs_push(ctx->a, &wildcards, (void *) h);
+            }
+        }
+    }
+
+    if (wildcards.n > 1) {
+        qsort(wildcards.items, wildcards.n, sizeof(void *), gw_wildcard_cmp);
+    }
+
+    for (i = 0; i < l->servers.n; i++) {
+        gw_dp_fill_server(ctx, l->servers.items[i], ats, &wildcards);
+    }
+}
+
+
+gw_dp_t *
+gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
+{
+    size_t                i, j, k;
+    gw_dp_t              *dp;
+    gw_dp_ctx_t           ctx;
+    gw_dp_listen_t       *l;
+    gw_ggateway_t        *gw;
+    gw_glistener_t       *gl;
+
+    dp = gw_arena_alloc(a, sizeof(gw_dp_t));
+    dp->port_offset = port_offset;
+
+    ctx.a = a;
+    ctx.dp = dp;
+    gw_map_init(&ctx.listens, a);
+    gw_map_init(&ctx.upstreams, a);
+    gw_map_init(&ctx.splits, a);
+
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        if (!gw->accepted || gw->address == NULL) {
+            continue;
+        }
+
+        for (j = 0; j < gw->nlisteners; j++) {
+            gl = &gw->listeners[j];
+            if (!gl->accepted) {
+                continue;
+            }
+
+            l = gw_dp_listen(&ctx, gw, gl->spec->port + port_offset);
+            for (k = 0; k < gl->attachments.n; k++) {
+                gw_ptrs_push(a, &l->attachments, gl->attachments.items[k]);
+            }
+        }
+    }
+
+    for (i = 0; i < dp->listens.n; i++) {
+        l = dp->listens.items[i];
+        gw_dp_build_listen(&ctx, l, &l->attachments);
+    }
+
+    gw_dp_sort(dp);
+
+    return dp;
+}

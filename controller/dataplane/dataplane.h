@@ -1,0 +1,77 @@
+/*
+ * ngx-gateway: the data plane model: what nginx must do, in nginx's
+ * shape (listen sockets, servers per hostname, locations in precedence
+ * order, upstreams, weighted splits), built from the graph.  Sorted and
+ * deduplicated, so the same graph always gives byte-identical config.
+ */
+
+#ifndef GW_DATAPLANE_H
+#define GW_DATAPLANE_H
+
+#include "core/gw_map.h"
+#include "graph/graph.h"
+
+#define GW_UPSTREAM_500  "gw_internal_500"
+
+typedef struct {
+    const char  *name;          /* nginx upstream name */
+    const char  *service;       /* ns/name:port, for comments and metrics */
+    const char **servers;       /* "127.0.0.1:8080", "[::1]:80" */
+    size_t       nservers;      /* 0: no ready endpoints -> 503 */
+} gw_dp_upstream_t;
+
+typedef struct {
+    const char  *upstream;
+    int          weight;
+} gw_dp_share_t;
+
+typedef struct {
+    const char     *var;        /* variable name, without '$' */
+    gw_dp_share_t  *shares;
+    size_t          nshares;
+    long            total;
+} gw_dp_split_t;
+
+typedef struct {
+    int                exact;       /* location = path */
+    const char        *path;        /* exact path, or prefix ending '/' */
+    int                from_prefix; /* exact location made for PathPrefix */
+    int                tier;        /* hostname precedence tier */
+    const char        *route;       /* ns/name */
+    size_t             rule;
+    int                status;      /* return this (500) instead */
+    const char        *upstream;    /* one target */
+    gw_dp_split_t     *split;       /* or a weighted split */
+    const char        *rewrite_regex;
+    const char        *rewrite_repl;
+    const char        *host;        /* Host header to send, NULL: $host */
+} gw_dp_location_t;
+
+typedef struct {
+    const char  *hostname;      /* NULL: every host (default server) */
+    gw_ptrs_t    locations;     /* gw_dp_location_t *, sorted by path */
+    gw_map_t    *by_path;
+    int          has_root;
+} gw_dp_server_t;
+
+typedef struct {
+    const char  *address;
+    int          port;
+    int          is_v6;
+    const char  *gateway;       /* ns/name */
+    gw_ptrs_t    servers;       /* gw_dp_server_t *, sorted by hostname */
+    gw_map_t    *by_host;
+    gw_ptrs_t    attachments;   /* gw_attach_t *, while building */
+} gw_dp_listen_t;
+
+typedef struct {
+    gw_ptrs_t  listens;         /* gw_dp_listen_t * */
+    gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
+    gw_ptrs_t  splits;          /* gw_dp_split_t * */
+    int        port_offset;
+} gw_dp_t;
+
+gw_dp_t *gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g,
+    int port_offset);
+
+#endif /* GW_DATAPLANE_H */

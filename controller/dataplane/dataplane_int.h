@@ -1,0 +1,34 @@
+/*
+ * ngx-gateway: data plane construction, internal interface.
+ */
+
+#ifndef GW_DATAPLANE_INT_H
+#define GW_DATAPLANE_INT_H
+
+#include "dataplane/dataplane.h"
+
+typedef struct {
+    gw_arena_t  *a;
+    gw_dp_t     *dp;
+    gw_map_t     listens;       /* "address port" -> gw_dp_listen_t */
+    gw_map_t     upstreams;     /* name -> gw_dp_upstream_t */
+    gw_map_t     splits;        /* shares key -> gw_dp_split_t */
+} gw_dp_ctx_t;
+
+/* What a rule does with a request: a status, an upstream or a split. */
+typedef struct {
+    int             status;
+    const char     *upstream;
+    gw_dp_split_t  *split;
+} gw_dp_target_t;
+
+void gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
+    gw_dp_target_t *t);
+
+/* The rewrite for a location made from match path (normalised prefix). */
+void gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
+    const char *prefix, gw_dp_location_t *loc);
+
+void gw_dp_sort(gw_dp_t *dp);
+
+#endif /* GW_DATAPLANE_INT_H */

@@ -1,0 +1,209 @@
+/*
+ * ngx-gateway: upstreams, weighted splits and rewrites for the data plane.
+ */
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gw_buf.h"
+#include "dataplane/dataplane_int.h"
+
+
+static const char *
+gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b)
+{
+    size_t             i;
+    const char        *name;
+    gw_dp_upstream_t  *u;
+
+    /* namespace and Service names are DNS labels: '_' cannot clash */
+    name = gw_arena_printf(ctx->a, "%s_%s_%d", b->namespace, b->ref->name,
+                           b->ref->port);
+
+    u = gw_map_get(&ctx->upstreams, name);
+    if (u != NULL) {
+        return u->name;
+    }
+
+    u = gw_arena_alloc(ctx->a, sizeof(gw_dp_upstream_t));
+    u->name = name;
+    u->service = gw_arena_printf(ctx->a, "%s/%s:%d", b->namespace,
+                                 b->ref->name, b->ref->port);
+    u->nservers = b->nendpoints;
+    u->servers = gw_arena_alloc(ctx->a, (b->nendpoints + 1) * sizeof(char *));
+
+    for (i = 0; i < b->nendpoints; i++) {
+        u->servers[i] = gw_arena_printf(ctx->a,
+                                        b->endpoints[i].is_v6 ? "[%s]:%d"
+                                                              : "%s:%d",
+                                        b->endpoints[i].address,
+                                        b->endpoints[i].port);
+    }
+
+    gw_map_put(&ctx->upstreams, name, u);
+    gw_ptrs_push(ctx->a, &ctx->dp->upstreams, u);
+
+    return name;
+}
+
+
+static gw_dp_split_t *
+gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total)
+{
+    size_t          i;
+    gw_buf_t        key;
+    const char     *k;
+    gw_dp_split_t  *s;
+
+    gw_buf_init(&key);
+    for (i = 0; i < n; i++) {
+        gw_buf_printf(&key, "%s:%d,", shares[i].upstream, shares[i].weight);
+    }
+    k = gw_arena_strndup(ctx->a, key.data, key.len);
+    gw_buf_free(&key);
+
+    s = gw_map_get(&ctx->splits, k);
+    if (s != NULL) {
+        return s;
+    }
+
+    s = gw_arena_alloc(ctx->a, sizeof(gw_dp_split_t));
+    s->var = gw_arena_printf(ctx->a, "gw_split_%zu", ctx->dp->splits.n);
+    s->shares = shares;
+    s->nshares = n;
+    s->total = total;
+
+    gw_map_put(&ctx->splits, k, s);
+    gw_ptrs_push(ctx->a, &ctx->dp->splits, s);
+
+    return s;
+}
+
+
+void
+gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
+    gw_dp_target_t *t)
+{
+    size_t               i, j, n;
+    long                 total;
+    const char          *up;
+    gw_dp_share_t       *shares;
+    const gw_gbackend_t *b;
+
+    memset(t, 0, sizeof(gw_dp_target_t));
+
+    shares = gw_arena_alloc(ctx->a, (rule->nbackends + 1)
+                                    * sizeof(gw_dp_share_t));
+    n = 0;
+    total = 0;
+
+    for (i = 0; i < rule->nbackends; i++) {
+        b = &rule->backends[i];
+        if (b->weight == 0) {
+            continue;
+        }
+
+        /* an invalid backend's share of the traffic answers 500 */
+        up = b->valid ? gw_dp_upstream(ctx, b) : GW_UPSTREAM_500;
+        total += b->weight;
+
+        for (j = 0; j < n; j++) {
+            if (strcmp(shares[j].upstream, up) == 0) {
+                shares[j].weight += b->weight;
+                break;
+            }
+        }
+        if (j == n) {
+            shares[n].upstream = up;
+            shares[n].weight = b->weight;
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        t->status = 500;            /* no backendRefs, or all weights 0 */
+        return;
+    }
+
+    if (n == 1) {
+        if (strcmp(shares[0].upstream, GW_UPSTREAM_500) == 0) {
+            t->status = 500;
+        } else {
+            t->upstream = shares[0].upstream;
+        }
+        return;
+    }
+
+    t->split = gw_dp_split(ctx, shares, n, total);
+}
+
+
+/* Escapes a path for a PCRE pattern: only [A-Za-z0-9/] stay bare. */
+static void
+gw_dp_regex_escape(gw_buf_t *b, const char *s)
+{
+    for ( ; *s; s++) {
+        if (!isalnum((unsigned char) *s) && *s != '/') {
+            gw_buf_putc(b, '\\');
+        }
+        gw_buf_putc(b, *s);
+    }
+}
+
+
+void
+gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
+    const char *prefix, gw_dp_location_t *loc)
+{
+    size_t       n;
+    gw_buf_t     re;
+    const char  *repl;
+
+    if (f == NULL) {
+        return;
+    }
+
+    if (f->rewrite_hostname != NULL) {
+        loc->host = f->rewrite_hostname;
+    }
+
+    if (f->rewrite_path == GW_REWRITE_FULL) {
+        loc->rewrite_regex = "^";
+        loc->rewrite_repl = f->rewrite_value;
+        return;
+    }
+
+    if (f->rewrite_path != GW_REWRITE_PREFIX || prefix == NULL) {
+        return;
+    }
+
+    /* the replacement without its trailing '/' ("/" stays "/") */
+    repl = f->rewrite_value;
+    n = strlen(repl);
+    while (n > 1 && repl[n - 1] == '/') {
+        n--;
+    }
+
+    gw_buf_init(&re);
+    gw_buf_putc(&re, '^');
+
+    if (strcmp(prefix, "/") == 0) {
+        gw_buf_puts(&re, "/(.*)$");
+        loc->rewrite_repl = (n == 1)
+                            ? "/$1"
+                            : gw_arena_printf(ctx->a, "%.*s/$1", (int) n,
+                                              repl);
+    } else if (n == 1) {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "/?(.*)$");
+        loc->rewrite_repl = "/$1";
+    } else {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "(/.*)?$");
+        loc->rewrite_repl = gw_arena_printf(ctx->a, "%.*s$1", (int) n, repl);
+    }
+
+    loc->rewrite_regex = gw_arena_strndup(ctx->a, re.data, re.len);
+    gw_buf_free(&re);
+}

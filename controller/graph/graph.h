@@ -1,0 +1,157 @@
+/*
+ * ngx-gateway: the graph: GatewayClass -> Gateways -> listeners -> routes
+ * -> backends, resolved from one store snapshot, with the conditions the
+ * spec asks for.  A user's mistake is data here: the node is marked
+ * invalid and carries a condition; it is never an error code.
+ *
+ * Everything is allocated from the arena given to gw_graph_build().
+ */
+
+#ifndef GW_GRAPH_H
+#define GW_GRAPH_H
+
+#include "core/gw_arena.h"
+#include "store/store.h"
+
+#define GW_MAX_CONDS  8
+
+typedef struct {
+    const char  *type;
+    const char  *status;       /* "True" | "False" | "Unknown" */
+    const char  *reason;
+    const char  *message;
+} gw_cond_t;
+
+typedef struct {
+    gw_cond_t  items[GW_MAX_CONDS];
+    size_t     n;
+} gw_conds_t;
+
+void gw_conds_set(gw_conds_t *c, const char *type, int status,
+    const char *reason, const char *message);
+const gw_cond_t *gw_conds_get(const gw_conds_t *c, const char *type);
+
+typedef struct gw_ggateway_s   gw_ggateway_t;
+typedef struct gw_glistener_s  gw_glistener_t;
+typedef struct gw_groute_s     gw_groute_t;
+
+typedef struct {
+    const gw_obj_t  *obj;
+    int              accepted;
+    gw_conds_t       conds;
+} gw_gclass_t;
+
+/* A route attached to a listener, with the hostnames it serves there. */
+typedef struct {
+    gw_groute_t     *route;
+    gw_glistener_t  *listener;
+    const char     **hostnames;     /* empty: every host */
+    size_t           nhostnames;
+} gw_attach_t;
+
+struct gw_glistener_s {
+    const gw_listener_t  *spec;
+    gw_ggateway_t        *gateway;
+    int                   accepted;   /* can carry traffic */
+    int                   attached;   /* status.listeners[].attachedRoutes */
+    const char          **kinds;      /* supportedKinds (HTTPRoute, ...) */
+    size_t                nkinds;
+    gw_conds_t            conds;
+    gw_ptrs_t             attachments; /* gw_attach_t * */
+};
+
+struct gw_ggateway_s {
+    const gw_obj_t   *obj;
+    gw_gclass_t      *cls;
+    int               accepted;
+    const char       *address;        /* where its listeners bind */
+    gw_glistener_t   *listeners;
+    size_t            nlisteners;
+    gw_conds_t        conds;
+};
+
+typedef struct {
+    const char  *address;             /* IP literal */
+    int          port;
+    int          is_v6;
+} gw_endpoint_addr_t;
+
+typedef struct {
+    const gw_backend_ref_t  *ref;
+    const char              *namespace;
+    int                      valid;   /* reference resolved */
+    int                      weight;
+    const gw_svc_port_t     *svc_port;
+    gw_endpoint_addr_t      *endpoints;  /* ready endpoints, sorted */
+    size_t                   nendpoints;
+} gw_gbackend_t;
+
+typedef struct {
+    const gw_http_rule_t  *spec;
+    size_t                 index;
+    int                    valid;     /* implemented; invalid rules drop */
+    const char            *invalid_reason;
+    gw_gbackend_t         *backends;
+    size_t                 nbackends;
+    const gw_http_filter_t *rewrite;  /* URLRewrite filter or NULL */
+} gw_grule_t;
+
+typedef struct {
+    const gw_parent_ref_t  *ref;
+    gw_ggateway_t          *gateway;
+    int                     accepted;
+    gw_conds_t              conds;
+} gw_gparent_t;
+
+struct gw_groute_s {
+    const gw_obj_t  *obj;
+    gw_grule_t      *rules;
+    size_t           nrules;
+    size_t           nvalid_rules;
+    const char      *invalid;         /* route-level refusal message */
+    gw_gparent_t    *parents;         /* only parents handled by us */
+    size_t           nparents;
+    gw_cond_t        resolved_refs;
+};
+
+typedef struct {
+    gw_arena_t     *arena;
+    const char     *controller_name;
+    const char     *default_address;
+    gw_ptrs_t       classes;          /* gw_gclass_t * */
+    gw_ptrs_t       gateways;         /* gw_ggateway_t * */
+    gw_ptrs_t       routes;           /* gw_groute_t * */
+} gw_graph_t;
+
+typedef struct {
+    const char  *controller_name;
+    const char  *default_address;
+} gw_graph_conf_t;
+
+gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,
+    const gw_graph_conf_t *conf);
+
+/* Internal stages, one per file of graph/. */
+void gw_graph_classes(gw_graph_t *g, const gw_store_t *store);
+void gw_graph_gateways(gw_graph_t *g, const gw_store_t *store);
+void gw_graph_routes(gw_graph_t *g, const gw_store_t *store);
+void gw_graph_backends(gw_graph_t *g, gw_groute_t *r,
+    const gw_store_t *store);
+
+/* ReferenceGrant: may from (group/kind in ns) refer to to (group/kind/name
+ * in to_ns)? */
+int gw_refgrant_allows(const gw_store_t *store, const char *from_group,
+    const char *from_kind, const char *from_ns, const char *to_group,
+    const char *to_kind, const char *to_ns, const char *to_name);
+
+/* Hostname intersection: the effective hostname of listener host lh and
+ * route host rh, or NULL when they do not intersect (lh NULL = any). */
+const char *gw_hostname_intersect(const char *lh, const char *rh);
+
+/* 1 when wildcard w ("*.example.com") matches hostname h. */
+int gw_hostname_wildcard_match(const char *w, const char *h);
+
+/* Sort order of routes: oldest first, then namespace/name. */
+int gw_route_precedes(const gw_obj_t *a, const gw_obj_t *b);
+
+#endif /* GW_GRAPH_H */

@@ -1,0 +1,418 @@
+/*
+ * ngx-gateway: HTTPRoutes: rule validation and attachment to listeners
+ * (parentRefs, allowedRoutes, hostname intersection).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/graph.h"
+#include "validate/names.h"
+
+
+static const char *
+gw_match_check(gw_graph_t *g, const gw_http_match_t *m)
+{
+    gw_err_t  err;
+
+    if (m->path_type == GW_PATH_REGEX) {
+        return "RegularExpression path matches are not supported yet";
+    }
+
+    if (m->nheaders > 0) {
+        return "header matches are not supported yet";
+    }
+
+    if (m->nqueries > 0) {
+        return "query parameter matches are not supported yet";
+    }
+
+    if (m->method != NULL) {
+        return "method matches are not supported yet";
+    }
+
+    if (gw_valid_nginx_path(m->path, &err) != GW_OK) {
+        return gw_arena_strdup(g->arena, err.msg);
+    }
+
+    return NULL;
+}
+
+
+static const char *
+gw_rewrite_check(gw_graph_t *g, const gw_http_rule_t *rule,
+    const gw_http_filter_t *f)
+{
+    size_t    i;
+    gw_err_t  err;
+
+    if (f->rewrite_hostname != NULL
+        && gw_valid_hostname(f->rewrite_hostname, 0, &err) != GW_OK)
+    {
+        return gw_arena_printf(g->arena, "URLRewrite: %s", err.msg);
+    }
+
+    if (f->rewrite_path == GW_REWRITE_NONE) {
+        return NULL;
+    }
+
+    if (gw_valid_nginx_path(f->rewrite_value, &err) != GW_OK) {
+        return gw_arena_printf(g->arena, "URLRewrite: %s", err.msg);
+    }
+
+    if (f->rewrite_path == GW_REWRITE_PREFIX) {
+        for (i = 0; i < rule->nmatches; i++) {
+            if (rule->matches[i].path_type != GW_PATH_PREFIX) {
+                return "URLRewrite ReplacePrefixMatch needs every match of "
+                       "the rule to be a PathPrefix match";
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static const char *
+gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
+{
+    size_t                   i;
+    const char              *why;
+    const gw_http_filter_t  *f;
+
+    for (i = 0; i < rule->nmatches; i++) {
+        why = gw_match_check(g, &rule->matches[i]);
+        if (why != NULL) {
+            return why;
+        }
+    }
+
+    for (i = 0; i < rule->nfilters; i++) {
+        f = &rule->filters[i];
+        if (strcmp(f->type, "URLRewrite") != 0) {
+            return gw_arena_printf(g->arena, "filter type %s is not "
+                                   "supported yet", f->type);
+        }
+        if (gr->rewrite != NULL) {
+            return "at most one URLRewrite filter is allowed per rule";
+        }
+        why = gw_rewrite_check(g, rule, f);
+        if (why != NULL) {
+            return why;
+        }
+        gr->rewrite = f;
+    }
+
+    for (i = 0; i < rule->nbackends; i++) {
+        if (rule->backends[i].nfilters > 0) {
+            return "filters on backendRefs are not supported yet";
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+gw_route_rules(gw_graph_t *g, gw_groute_t *r)
+{
+    size_t                 i;
+    gw_err_t               err;
+    gw_grule_t            *gr;
+    const gw_httproute_t  *spec;
+
+    spec = &r->obj->u.httproute;
+
+    for (i = 0; i < spec->nhostnames; i++) {
+        if (gw_valid_hostname(spec->hostnames[i], 1, &err) != GW_OK) {
+            r->invalid = gw_arena_strdup(g->arena, err.msg);
+            return;
+        }
+    }
+
+    r->nrules = spec->nrules;
+    r->rules = gw_arena_alloc(g->arena, r->nrules * sizeof(gw_grule_t));
+
+    for (i = 0; i < r->nrules; i++) {
+        gr = &r->rules[i];
+        gr->spec = &spec->rules[i];
+        gr->index = i;
+        gr->invalid_reason = gw_rule_check(g, gr->spec, gr);
+        gr->valid = (gr->invalid_reason == NULL);
+        r->nvalid_rules += gr->valid;
+        if (!gr->valid && r->invalid == NULL) {
+            r->invalid = gw_arena_printf(g->arena, "rule %zu: %s", i,
+                                         gr->invalid_reason);
+        }
+    }
+}
+
+
+static gw_ggateway_t *
+gw_graph_gateway(gw_graph_t *g, const char *ns, const char *name)
+{
+    size_t          i;
+    gw_ggateway_t  *gw;
+
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        if (strcmp(gw->obj->meta.namespace, ns) == 0
+            && strcmp(gw->obj->meta.name, name) == 0)
+        {
+            return gw;
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+gw_listener_allows_ns(const gw_glistener_t *l, const gw_obj_t *route,
+    const gw_store_t *store)
+{
+    gw_meta_t        synth;
+    gw_label_t       label;
+    const gw_obj_t  *ns;
+
+    switch (l->spec->from) {
+    case GW_FROM_ALL:
+        return 1;
+    case GW_FROM_SAME:
+        return strcmp(route->meta.namespace,
+                      l->gateway->obj->meta.namespace) == 0;
+    case GW_FROM_NONE:
+        return 0;
+    case GW_FROM_SELECTOR:
+        break;
+    }
+
+    ns = gw_store_get(store, GW_KIND_NAMESPACE, "", route->meta.namespace);
+    if (ns != NULL) {
+        return gw_selector_matches(l->spec->selector, &ns->meta);
+    }
+
+    /* A namespace with no object of its own has only its name label. */
+    memset(&synth, 0, sizeof(synth));
+    label.key = "kubernetes.io/metadata.name";
+    label.value = route->meta.namespace;
+    synth.labels = &label;
+    synth.nlabels = 1;
+
+    return gw_selector_matches(l->spec->selector, &synth);
+}
+
+
+static int
+gw_listener_allows_kind(const gw_glistener_t *l, const char *kind)
+{
+    size_t  i;
+
+    for (i = 0; i < l->nkinds; i++) {
+        if (strcmp(l->kinds[i], kind) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* The route's hostnames as served on this listener; 0 = no intersection. */
+static int
+gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
+    const gw_glistener_t *l, gw_attach_t *at)
+{
+    size_t                 i;
+    const char            *h;
+    const gw_httproute_t  *spec;
+
+    spec = &r->obj->u.httproute;
+
+    at->hostnames = gw_arena_alloc(g->arena,
+                                   (spec->nhostnames + 1) * sizeof(char *));
+    at->nhostnames = 0;
+
+    if (spec->nhostnames == 0) {
+        if (l->spec->hostname != NULL) {
+            at->hostnames[at->nhostnames++] = l->spec->hostname;
+        }
+        return 1;
+    }
+
+    for (i = 0; i < spec->nhostnames; i++) {
+        h = gw_hostname_intersect(l->spec->hostname, spec->hostnames[i]);
+        if (h != NULL) {
+            at->hostnames[at->nhostnames++] = h;
+        }
+    }
+
+    return at->nhostnames > 0;
+}
+
+
+static void
+gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
+    const gw_store_t *store)
+{
+    size_t           i;
+    int              matched, allowed, hosts, attached;
+    gw_attach_t     *at;
+    gw_glistener_t  *l;
+
+    matched = allowed = hosts = attached = 0;
+
+    for (i = 0; i < p->gateway->nlisteners; i++) {
+        l = &p->gateway->listeners[i];
+
+        if ((p->ref->section_name != NULL
+             && strcmp(p->ref->section_name, l->spec->name) != 0)
+            || (p->ref->port != 0 && p->ref->port != l->spec->port))
+        {
+            continue;
+        }
+        matched++;
+
+        if (!gw_listener_allows_kind(l, "HTTPRoute")
+            || !gw_listener_allows_ns(l, r->obj, store))
+        {
+            continue;
+        }
+        allowed++;
+
+        at = gw_arena_alloc(g->arena, sizeof(gw_attach_t));
+        if (!gw_route_hostnames(g, r, l, at)) {
+            continue;
+        }
+        hosts++;
+
+        if (r->nvalid_rules == 0) {
+            continue;
+        }
+
+        at->route = r;
+        at->listener = l;
+        gw_ptrs_push(g->arena, &l->attachments, at);
+        l->attached++;
+        attached++;
+    }
+
+    if (matched == 0) {
+        gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingParent",
+                     p->ref->section_name != NULL
+                     ? gw_arena_printf(g->arena, "Gateway %s has no "
+                           "listener named %s%s", p->gateway->obj->meta.name,
+                           p->ref->section_name,
+                           p->ref->port ? " on that port" : "")
+                     : gw_arena_printf(g->arena, "Gateway %s has no "
+                           "listener on port %d", p->gateway->obj->meta.name,
+                           p->ref->port));
+    } else if (allowed == 0) {
+        gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
+                     gw_arena_printf(g->arena, "no listener of Gateway %s/%s "
+                         "allows HTTPRoutes from namespace %s",
+                         p->gateway->obj->meta.namespace,
+                         p->gateway->obj->meta.name,
+                         r->obj->meta.namespace));
+    } else if (hosts == 0) {
+        gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingListenerHostname",
+                     "no hostname of the route matches a listener "
+                     "hostname");
+    } else if (attached == 0) {
+        gw_conds_set(&p->conds, "Accepted", 0, "UnsupportedValue",
+                     r->invalid ? r->invalid : "no rule can be programmed");
+    } else {
+        p->accepted = 1;
+        gw_conds_set(&p->conds, "Accepted", 1, "Accepted",
+                     "Route is accepted");
+    }
+
+    gw_conds_set(&p->conds, "ResolvedRefs",
+                 strcmp(r->resolved_refs.status, "True") == 0,
+                 r->resolved_refs.reason, r->resolved_refs.message);
+
+    if (p->accepted && r->nvalid_rules < r->nrules) {
+        gw_conds_set(&p->conds, "PartiallyInvalid", 1, "UnsupportedValue",
+                     gw_arena_printf(g->arena, "Dropped Rule(s): %s",
+                                     r->invalid));
+    }
+}
+
+
+static int
+gw_attach_cmp(const void *a, const void *b)
+{
+    const gw_attach_t  *x = *(gw_attach_t * const *) a;
+    const gw_attach_t  *y = *(gw_attach_t * const *) b;
+
+    if (gw_route_precedes(x->route->obj, y->route->obj)) {
+        return -1;
+    }
+
+    return gw_route_precedes(y->route->obj, x->route->obj) ? 1 : 0;
+}
+
+
+void
+gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
+{
+    size_t                  i, j, k;
+    const char             *ns;
+    gw_groute_t            *r;
+    gw_gparent_t           *p;
+    gw_ggateway_t          *gw;
+    gw_glistener_t         *l;
+    const gw_obj_t         *obj;
+    const gw_objlist_t     *list;
+    const gw_parent_ref_t  *ref;
+
+    list = gw_store_list(store, GW_KIND_HTTPROUTE);
+
+    for (i = 0; i < list->n; i++) {
+        obj = list->items[i];
+
+        r = gw_arena_alloc(g->arena, sizeof(gw_groute_t));
+        r->obj = obj;
+        r->parents = gw_arena_alloc(g->arena, (obj->u.httproute.nparents + 1)
+                                              * sizeof(gw_gparent_t));
+
+        gw_route_rules(g, r);
+        gw_graph_backends(g, r, store);
+
+        for (j = 0; j < obj->u.httproute.nparents; j++) {
+            ref = &obj->u.httproute.parents[j];
+            if (strcmp(ref->group, GW_GROUP) != 0
+                || strcmp(ref->kind, "Gateway") != 0)
+            {
+                continue;
+            }
+
+            ns = ref->namespace ? ref->namespace : obj->meta.namespace;
+            gw = gw_graph_gateway(g, ns, ref->name);
+            if (gw == NULL) {
+                continue;               /* not ours: no status entry */
+            }
+
+            p = &r->parents[r->nparents++];
+            p->ref = ref;
+            p->gateway = gw;
+            gw_route_attach(g, r, p, store);
+        }
+
+        if (r->nparents > 0) {
+            gw_ptrs_push(g->arena, &g->routes, r);
+        }
+    }
+
+    /* Listeners serve their routes in the spec's precedence order. */
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        for (k = 0; k < gw->nlisteners; k++) {
+            l = &gw->listeners[k];
+            if (l->attachments.n > 1) {
+                qsort(l->attachments.items, l->attachments.n,
+                      sizeof(void *), gw_attach_cmp);
+            }
+        }
+    }
+}

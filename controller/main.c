@@ -1,0 +1,467 @@
+/*
+ * ngx-gateway: command line: run | render | status | version.
+ */
+
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+#include "app/app.h"
+#include "core/gw_log.h"
+#include "render/render.h"
+#include "render/tmpl.h"
+#include "runtime/files.h"
+#include "status/status.h"
+
+#define GW_DEFAULT_CONTROLLER  "ngx-gateway.io/gateway-controller"
+#define GW_DEFAULT_STATE_DIR   "/tmp/ngx-gateway"
+
+
+static const char  *gw_usage =
+    "usage: ngx-gateway COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run -f PATH       standalone controller: serve the manifests in PATH\n"
+    "                    with a local nginx, apply changes as files change\n"
+    "  render -f PATH    print the nginx configuration for PATH\n"
+    "  status -f PATH    print the status the controller would write\n"
+    "  status --state-dir DIR\n"
+    "                    print the status of a running standalone controller\n"
+    "  version           print the version\n"
+    "\n"
+    "options:\n"
+    "  -f, --filename PATH         manifests: a file or a directory (recursive)\n"
+    "  -o, --output FORMAT         status format: json, yaml, describe\n"
+    "      --state-dir DIR         nginx config, pid, sockets, logs and status\n"
+    "                              (default " GW_DEFAULT_STATE_DIR ")\n"
+    "      --controller-name NAME  GatewayClass controllerName to serve\n"
+    "                              (default " GW_DEFAULT_CONTROLLER ")\n"
+    "      --default-address IP    where Gateways without spec.addresses\n"
+    "                              listen (default 127.0.0.1)\n"
+    "      --port-offset N         add N to every listener port (e.g. 8000\n"
+    "                              to run port 80 listeners without root)\n"
+    "      --nginx PATH            nginx binary (default /usr/sbin/nginx)\n"
+    "      --module PATH           our nginx module (default: next to this\n"
+    "                              binary)\n"
+    "      --worker-processes N    nginx worker processes (default auto)\n"
+    "      --templates DIR         load templates from DIR (development)\n"
+    "      --log-level LEVEL       debug, info, warn, error (default info)\n"
+    "      --log-format FORMAT     logfmt or json (default logfmt)\n";
+
+
+enum {
+    GW_OPT_STATE_DIR = 256,
+    GW_OPT_CONTROLLER,
+    GW_OPT_ADDRESS,
+    GW_OPT_PORT_OFFSET,
+    GW_OPT_NGINX,
+    GW_OPT_MODULE,
+    GW_OPT_WORKERS,
+    GW_OPT_TEMPLATES,
+    GW_OPT_LOG_LEVEL,
+    GW_OPT_LOG_FORMAT
+};
+
+
+typedef struct {
+    gw_app_conf_t  app;
+    const char    *output;
+    const char    *templates;
+    int            state_dir_set;
+    char           module_buf[PATH_MAX];
+    char           state_buf[PATH_MAX];
+} gw_cli_t;
+
+
+static int
+gw_cli_fail(const char *msg, const char *arg)
+{
+    fprintf(stderr, "ngx-gateway: %s%s%s\n\n%s", msg, arg ? ": " : "",
+            arg ? arg : "", gw_usage);
+
+    return 2;
+}
+
+
+/* The module sits next to the binary (build/), unless told otherwise. */
+static void
+gw_cli_default_module(gw_cli_t *cli)
+{
+    char     exe[PATH_MAX];
+    ssize_t  n;
+
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        snprintf(cli->module_buf, sizeof(cli->module_buf),
+                 "/usr/lib/nginx/modules/ngx_http_gateway_module.so");
+        return;
+    }
+
+    exe[n] = '\0';
+    snprintf(cli->module_buf, sizeof(cli->module_buf),
+             "%s/ngx_http_gateway_module.so", dirname(exe));
+}
+
+
+static int
+gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
+{
+    int             c;
+    char           *end;
+    gw_log_level_e  level;
+    static const struct option  opts[] = {
+        { "filename", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, 'o' },
+        { "state-dir", required_argument, NULL, GW_OPT_STATE_DIR },
+        { "controller-name", required_argument, NULL, GW_OPT_CONTROLLER },
+        { "default-address", required_argument, NULL, GW_OPT_ADDRESS },
+        { "port-offset", required_argument, NULL, GW_OPT_PORT_OFFSET },
+        { "nginx", required_argument, NULL, GW_OPT_NGINX },
+        { "module", required_argument, NULL, GW_OPT_MODULE },
+        { "worker-processes", required_argument, NULL, GW_OPT_WORKERS },
+        { "templates", required_argument, NULL, GW_OPT_TEMPLATES },
+        { "log-level", required_argument, NULL, GW_OPT_LOG_LEVEL },
+        { "log-format", required_argument, NULL, GW_OPT_LOG_FORMAT },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    gw_log_format_e  format = GW_LOG_LOGFMT;
+
+    level = GW_LOG_INFO;
+
+    while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            cli->app.manifests = optarg;
+            break;
+        case 'o':
+            cli->output = optarg;
+            break;
+        case GW_OPT_STATE_DIR:
+            if (realpath(optarg, cli->state_buf) == NULL) {
+                snprintf(cli->state_buf, sizeof(cli->state_buf), "%s",
+                         optarg);
+            }
+            cli->app.state_dir = cli->state_buf;
+            cli->state_dir_set = 1;
+            break;
+        case GW_OPT_CONTROLLER:
+            cli->app.controller_name = optarg;
+            break;
+        case GW_OPT_ADDRESS:
+            cli->app.default_address = optarg;
+            break;
+        case GW_OPT_PORT_OFFSET:
+            cli->app.port_offset = (int) strtol(optarg, &end, 10);
+            if (*end != '\0' || cli->app.port_offset < 0
+                || cli->app.port_offset > 60000)
+            {
+                return gw_cli_fail("--port-offset wants 0..60000", optarg);
+            }
+            break;
+        case GW_OPT_NGINX:
+            cli->app.nginx_bin = optarg;
+            break;
+        case GW_OPT_MODULE:
+            if (realpath(optarg, cli->module_buf) == NULL) {
+                return gw_cli_fail("--module: no such file", optarg);
+            }
+            break;
+        case GW_OPT_WORKERS:
+            cli->app.worker_processes = (int) strtol(optarg, &end, 10);
+            if (*end != '\0' || cli->app.worker_processes < 1) {
+                return gw_cli_fail("--worker-processes wants a number",
+                                   optarg);
+            }
+            break;
+        case GW_OPT_TEMPLATES:
+            cli->templates = optarg;
+            break;
+        case GW_OPT_LOG_LEVEL:
+            if (gw_log_parse_level(optarg, &level) != GW_OK) {
+                return gw_cli_fail("unknown log level", optarg);
+            }
+            break;
+        case GW_OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") == 0) {
+                format = GW_LOG_JSON;
+            } else if (strcmp(optarg, "logfmt") == 0) {
+                format = GW_LOG_LOGFMT;
+            } else {
+                return gw_cli_fail("unknown log format", optarg);
+            }
+            break;
+        case 'h':
+            fputs(gw_usage, stdout);
+            exit(0);
+        default:
+            return gw_cli_fail("bad option", NULL);
+        }
+    }
+
+    if (optind < argc) {
+        return gw_cli_fail("unexpected argument", argv[optind]);
+    }
+
+    gw_log_setup(level, format);
+
+    return 0;
+}
+
+
+static int
+gw_cmd_render(gw_cli_t *cli, const gw_store_t *store)
+{
+    int               rc;
+    gw_err_t          err;
+    gw_buf_t          main_conf;
+    gw_plan_t         plan;
+    gw_render_conf_t  rc_conf;
+    char              http_path[PATH_MAX];
+
+    rc = 1;
+    gw_buf_init(&main_conf);
+
+    if (gw_plan_build(&plan, store, &cli->app, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: render: %s\n", err.msg);
+        goto out;
+    }
+
+    memset(&rc_conf, 0, sizeof(rc_conf));
+    rc_conf.state_dir = cli->app.state_dir;
+    rc_conf.module_path = cli->app.module_path;
+    rc_conf.generation = 1;
+    rc_conf.worker_processes = cli->app.worker_processes;
+    snprintf(http_path, sizeof(http_path), "%s/" GW_FILE_HTTP,
+             cli->app.state_dir);
+
+    if (gw_render_main(&rc_conf, http_path, &main_conf, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: render: %s\n", err.msg);
+        goto out;
+    }
+
+    printf("# file: %s/" GW_FILE_MAIN "\n%s\n# file: %s\n%s",
+           cli->app.state_dir, main_conf.data, http_path, plan.http.data);
+    rc = 0;
+
+out:
+
+    gw_plan_release(&plan);
+    gw_buf_free(&main_conf);
+
+    return rc;
+}
+
+
+static int
+gw_cmd_status_offline(gw_cli_t *cli, const gw_store_t *store)
+{
+    int                  rc;
+    cJSON               *list;
+    gw_err_t             err;
+    gw_buf_t             out;
+    gw_plan_t            plan;
+    gw_status_outcome_t  outcome;
+
+    rc = 1;
+    gw_buf_init(&out);
+
+    if (gw_plan_build(&plan, store, &cli->app, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: status: %s\n", err.msg);
+        gw_plan_release(&plan);
+        return 1;
+    }
+
+    /* what the controller would write once nginx runs this config */
+    outcome.programmed = 1;
+    outcome.message = "";
+
+    list = gw_status_build(plan.graph, &outcome, NULL);
+
+    if (gw_status_write(&out, list, cli->output, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: status: %s\n", err.msg);
+    } else {
+        fwrite(out.data, 1, out.len, stdout);
+        rc = 0;
+    }
+
+    cJSON_Delete(list);
+    gw_buf_free(&out);
+    gw_plan_release(&plan);
+
+    return rc;
+}
+
+
+static int
+gw_cmd_status_live(gw_cli_t *cli)
+{
+    int        rc;
+    char       path[PATH_MAX], *data;
+    size_t     len;
+    cJSON     *list;
+    gw_err_t   err;
+    gw_buf_t   out;
+
+    snprintf(path, sizeof(path), "%s/status.json", cli->app.state_dir);
+
+    if (gw_file_read(path, &data, &len, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: status: %s (is `ngx-gateway run "
+                "--state-dir %s` running?)\n", err.msg, cli->app.state_dir);
+        return 1;
+    }
+
+    list = cJSON_Parse(data);
+    free(data);
+    if (list == NULL) {
+        fprintf(stderr, "ngx-gateway: status: %s is not JSON\n", path);
+        return 1;
+    }
+
+    gw_buf_init(&out);
+    rc = 1;
+
+    if (gw_status_write(&out, list, cli->output, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: status: %s\n", err.msg);
+    } else {
+        fwrite(out.data, 1, out.len, stdout);
+        rc = 0;
+    }
+
+    cJSON_Delete(list);
+    gw_buf_free(&out);
+
+    return rc;
+}
+
+
+/* Loads -f PATH once; malformed documents are logged and left out. */
+static int
+gw_cli_load(gw_cli_t *cli, gw_store_t *store)
+{
+    size_t             nerrors;
+    gw_err_t           err;
+    gw_file_source_t  *src;
+
+    src = gw_file_source_new(cli->app.manifests, &err);
+    if (src == NULL) {
+        fprintf(stderr, "ngx-gateway: %s\n", err.msg);
+        return GW_ERR;
+    }
+
+    if (gw_manifests_load(src, store, &nerrors, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: %s\n", err.msg);
+        gw_file_source_free(src);
+        return GW_ERR;
+    }
+
+    gw_file_source_free(src);
+
+    return GW_OK;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int          rc;
+    gw_cli_t     cli;
+    gw_err_t     err;
+    gw_store_t   store;
+    const char  *cmd;
+
+    if (argc < 2) {
+        fputs(gw_usage, stderr);
+        return 2;
+    }
+
+    cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("ngx-gateway %s\n", GW_VERSION);
+        return 0;
+    }
+
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0
+        || strcmp(cmd, "help") == 0)
+    {
+        fputs(gw_usage, stdout);
+        return 0;
+    }
+
+    memset(&cli, 0, sizeof(cli));
+    cli.app.controller_name = GW_DEFAULT_CONTROLLER;
+    cli.app.default_address = "127.0.0.1";
+    cli.app.state_dir = GW_DEFAULT_STATE_DIR;
+    cli.app.nginx_bin = "/usr/sbin/nginx";
+    cli.output = "json";
+    gw_cli_default_module(&cli);
+
+    optind = 2;
+    rc = gw_cli_parse(&cli, argc, argv);
+    if (rc != 0) {
+        return rc;
+    }
+    cli.app.module_path = cli.module_buf;
+
+    if (cli.templates != NULL
+        && gw_tmpl_set_dir(cli.templates, &err) != GW_OK)
+    {
+        fprintf(stderr, "ngx-gateway: templates: %s\n", err.msg);
+        return 1;
+    }
+
+    if (strcmp(cmd, "status") == 0 && cli.app.manifests == NULL) {
+        if (!cli.state_dir_set) {
+            return gw_cli_fail("status needs -f PATH or --state-dir DIR",
+                               NULL);
+        }
+        return gw_cmd_status_live(&cli);
+    }
+
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "render") != 0
+        && strcmp(cmd, "status") != 0)
+    {
+        return gw_cli_fail("unknown command", cmd);
+    }
+
+    if (cli.app.manifests == NULL) {
+        return gw_cli_fail("missing -f PATH", NULL);
+    }
+
+    if (gw_render_check_path(cli.app.state_dir, &err) != GW_OK) {
+        fprintf(stderr, "ngx-gateway: --state-dir: %s\n", err.msg);
+        return 2;
+    }
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    if (strcmp(cmd, "run") == 0) {
+        rc = gw_app_run(&cli.app);
+        goto out;
+    }
+
+    gw_store_init(&store);
+
+    if (gw_cli_load(&cli, &store) != GW_OK) {
+        rc = 1;
+    } else if (strcmp(cmd, "render") == 0) {
+        rc = gw_cmd_render(&cli, &store);
+    } else {
+        rc = gw_cmd_status_offline(&cli, &store);
+    }
+
+    gw_store_release(&store);
+
+out:
+
+    gw_tmpl_cleanup();
+    curl_global_cleanup();
+
+    return rc;
+}

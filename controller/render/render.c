@@ -1,0 +1,214 @@
+/*
+ * ngx-gateway: view builders: flat, already-validated views of the data
+ * plane for the templates.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "render/render.h"
+#include "render/tmpl.h"
+
+
+int
+gw_render_check_path(const char *path, gw_err_t *err)
+{
+    const char  *p;
+
+    if (path[0] != '/') {
+        gw_err_set(err, "path \"%s\" must be absolute", path);
+        return GW_ERR;
+    }
+
+    for (p = path; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || strchr("/._-+", *p) != NULL))
+        {
+            gw_err_set(err, "path \"%s\" contains '%c': use a path made of "
+                       "letters, digits and / . _ - +", path, *p);
+            return GW_ERR;
+        }
+    }
+
+    /* a unix socket path must fit in sun_path (108 bytes) */
+    if (strlen(path) + sizeof("/run/gateway-status.sock") > 100) {
+        gw_err_set(err, "path \"%s\" is too long for the unix sockets "
+                   "nginx creates below it: use a shorter one", path);
+        return GW_ERR;
+    }
+
+    return GW_OK;
+}
+
+
+static void
+gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
+{
+    size_t      i;
+    long        bp;
+    gw_view_t  *v, *sv;
+
+    v = gw_view_add(root, "splits");
+    gw_view_set(v, "var", s->var);
+
+    /* basis points, the last share takes the remainder ("*") */
+    for (i = 0; i < s->nshares; i++) {
+        sv = gw_view_add(v, "shares");
+        gw_view_set(sv, "upstream", s->shares[i].upstream);
+
+        if (i == s->nshares - 1) {
+            gw_view_set(sv, "percent", "*");
+            break;
+        }
+
+        bp = (long) s->shares[i].weight * 10000 / s->total;
+        gw_view_set(sv, "percent", gw_arena_printf(a, "%ld.%02ld%%",
+                                                   bp / 100, bp % 100));
+    }
+}
+
+
+static void
+gw_render_location(gw_view_t *sv, const gw_dp_location_t *loc)
+{
+    gw_view_t  *v;
+
+    v = gw_view_add(sv, "locations");
+    gw_view_set(v, "route", loc->route);
+    gw_view_set_int(v, "rule", (long long) loc->rule);
+    gw_view_set_flag(v, "exact", loc->exact);
+    gw_view_set(v, "path", loc->path);
+
+    if (loc->status != 0) {
+        gw_view_set_int(v, "status", loc->status);
+        return;
+    }
+
+    if (loc->rewrite_regex != NULL) {
+        gw_view_set(v, "rewrite_regex", loc->rewrite_regex);
+        gw_view_set(v, "rewrite_repl", loc->rewrite_repl);
+    }
+
+    if (loc->host != NULL) {
+        gw_view_set(v, "rewrite_host", loc->host);
+    }
+
+    if (loc->split != NULL) {
+        gw_view_set(v, "split", loc->split->var);
+    } else {
+        gw_view_set(v, "upstream", loc->upstream);
+    }
+}
+
+
+static void
+gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l)
+{
+    size_t                 i, j;
+    gw_view_t             *v, *sv;
+    const gw_dp_server_t  *s;
+
+    v = gw_view_add(root, "listens");
+    gw_view_set(v, "gateway", l->gateway);
+    gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
+                                                         : "%s:%d",
+                                             l->address, l->port));
+
+    for (i = 0; i < l->servers.n; i++) {
+        s = l->servers.items[i];
+        sv = gw_view_add(v, "servers");
+        gw_view_set_flag(sv, "catch_all", s->hostname == NULL);
+        if (s->hostname != NULL) {
+            gw_view_set(sv, "hostname", s->hostname);
+        }
+        gw_view_set_flag(sv, "has_root", s->has_root);
+
+        for (j = 0; j < s->locations.n; j++) {
+            gw_render_location(sv, s->locations.items[j]);
+        }
+    }
+}
+
+
+int
+gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
+    gw_buf_t *out, gw_err_t *err)
+{
+    int                      rc;
+    size_t                   i, j;
+    gw_arena_t               a;
+    gw_view_t               *root, *v;
+    const gw_dp_upstream_t  *u;
+
+    gw_arena_init(&a);
+    root = gw_view_new(&a);
+
+    gw_view_setf(root, "access_log", "%s/logs/access.log", conf->state_dir);
+    gw_view_setf(root, "temp_client_body", "%s/tmp/client_body",
+                 conf->state_dir);
+    gw_view_setf(root, "temp_proxy", "%s/tmp/proxy", conf->state_dir);
+    gw_view_setf(root, "temp_fastcgi", "%s/tmp/fastcgi", conf->state_dir);
+    gw_view_setf(root, "temp_uwsgi", "%s/tmp/uwsgi", conf->state_dir);
+    gw_view_setf(root, "temp_scgi", "%s/tmp/scgi", conf->state_dir);
+    gw_view_setf(root, "status_socket", "%s/" GW_FILE_STATUS_SOCK,
+                 conf->state_dir);
+    gw_view_setf(root, "socket_500", "%s/run/internal-500.sock",
+                 conf->state_dir);
+    gw_view_setf(root, "socket_503", "%s/run/internal-503.sock",
+                 conf->state_dir);
+
+    for (i = 0; i < dp->upstreams.n; i++) {
+        u = dp->upstreams.items[i];
+        v = gw_view_add(root, "upstreams");
+        gw_view_set(v, "name", u->name);
+        gw_view_set(v, "service", u->service);
+        for (j = 0; j < u->nservers; j++) {
+            gw_view_set(gw_view_add(v, "servers"), "address", u->servers[j]);
+        }
+    }
+
+    for (i = 0; i < dp->splits.n; i++) {
+        gw_render_split(&a, root, dp->splits.items[i]);
+    }
+
+    for (i = 0; i < dp->listens.n; i++) {
+        gw_render_listen(&a, root, dp->listens.items[i]);
+    }
+
+    rc = gw_tmpl_render("http", root, out, err);
+
+    gw_arena_release(&a);
+
+    return rc;
+}
+
+
+int
+gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
+    gw_buf_t *out, gw_err_t *err)
+{
+    int          rc;
+    gw_arena_t   a;
+    gw_view_t   *root;
+
+    gw_arena_init(&a);
+    root = gw_view_new(&a);
+
+    gw_view_set(root, "module_path", conf->module_path);
+    if (conf->worker_processes > 0) {
+        gw_view_set_int(root, "worker_processes", conf->worker_processes);
+    } else {
+        gw_view_set(root, "worker_processes", "auto");
+    }
+    gw_view_setf(root, "pid_path", "%s/nginx.pid", conf->state_dir);
+    gw_view_setf(root, "error_log", "%s/logs/error.log", conf->state_dir);
+    gw_view_setf(root, "generation", "%llu",
+                 (unsigned long long) conf->generation);
+    gw_view_set(root, "http_conf", http_conf);
+
+    rc = gw_tmpl_render("main", root, out, err);
+
+    gw_arena_release(&a);
+
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * ngx-gateway: rendering the data plane model into nginx configuration
+ * with the templates in templates/.
+ */
+
+#ifndef GW_RENDER_H
+#define GW_RENDER_H
+
+#include "core/gw_buf.h"
+#include "dataplane/dataplane.h"
+
+typedef struct {
+    const char  *state_dir;       /* absolute; validated by gw_render_path */
+    const char  *module_path;
+    uint64_t     generation;
+    int          worker_processes;  /* 0: auto */
+} gw_render_conf_t;
+
+/* File names inside the state directory. */
+#define GW_FILE_MAIN     "nginx.conf"
+#define GW_FILE_HTTP     "conf/http.conf"
+#define GW_FILE_STATUS_SOCK  "run/gateway-status.sock"
+
+/* The http{} data plane (conf/http.conf). */
+int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
+    gw_buf_t *out, gw_err_t *err);
+
+/* The main nginx.conf, including http_conf (a path) inside http{}. */
+int gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
+    gw_buf_t *out, gw_err_t *err);
+
+/*
+ * A path we write into nginx configuration: absolute, only characters
+ * that need no quoting, and short enough for a unix socket below it.
+ */
+int gw_render_check_path(const char *path, gw_err_t *err);
+
+#endif /* GW_RENDER_H */

@@ -1,0 +1,505 @@
+/*
+ * ngx-gateway: running nginx: test, start, reload, confirm, restore.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "core/gw_buf.h"
+#include "core/gw_log.h"
+#include "render/render.h"
+#include "runtime/files.h"
+#include "runtime/runtime.h"
+
+#define GW_CONFIRM_TIMEOUT_MS  15000
+
+
+static double
+gw_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+
+static void
+gw_sleep_ms(long ms)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+
+int
+gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
+    const char *nginx_bin, const char *module_path, gw_err_t *err)
+{
+    size_t       i;
+    char         path[4096];
+    static const char  *dirs[] = { "conf", "logs", "run", "tmp" };
+
+    memset(rt, 0, sizeof(gw_runtime_t));
+    rt->state_dir = state_dir;
+    rt->nginx_bin = nginx_bin;
+    rt->module_path = module_path;
+
+    if (gw_render_check_path(state_dir, err) != GW_OK
+        || gw_render_check_path(module_path, err) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (access(module_path, R_OK) != 0) {
+        gw_err_set(err, "nginx module %s: %s (run `make`)", module_path,
+                   strerror(errno));
+        return GW_ERR;
+    }
+
+    for (i = 0; i < gw_countof(dirs); i++) {
+        snprintf(path, sizeof(path), "%s/%s", state_dir, dirs[i]);
+        if (gw_mkdir_p(path, 0755, err) != GW_OK) {
+            return GW_ERR;
+        }
+    }
+
+    /* nginx workers may run as another user: let them into the state dir */
+    chmod(state_dir, 0755);
+
+    return GW_OK;
+}
+
+
+void
+gw_runtime_release(gw_runtime_t *rt)
+{
+    free(rt->live_http);
+    rt->live_http = NULL;
+}
+
+
+int
+gw_runtime_is_live(const gw_runtime_t *rt, const char *http_conf)
+{
+    return rt->pid != 0 && rt->live_http != NULL
+           && strcmp(rt->live_http, http_conf) == 0;
+}
+
+
+/* The first "[emerg]" (or "[alert]", "[crit]") line of text, trimmed. */
+static int
+gw_nginx_error_line(const char *text, gw_err_t *err)
+{
+    size_t       n;
+    const char  *p, *end;
+    static const char  *marks[] = { "[emerg]", "[alert]", "[crit]" };
+    size_t       i;
+
+    for (i = 0; i < gw_countof(marks); i++) {
+        p = strstr(text, marks[i]);
+        if (p == NULL) {
+            continue;
+        }
+        end = strchr(p, '\n');
+        n = end ? (size_t) (end - p) : strlen(p);
+        gw_err_set(err, "nginx: %.*s", (int) n, p);
+        return GW_OK;
+    }
+
+    return GW_ERR;
+}
+
+
+/* Runs argv, returning its exit status and what it wrote to stderr. */
+static int
+gw_run_capture(char *const argv[], gw_buf_t *out)
+{
+    int      fds[2], status;
+    char     chunk[4096];
+    pid_t    pid;
+    ssize_t  n;
+
+    if (pipe(fds) != 0) {
+        return -1;
+    }
+
+    pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+
+    close(fds[1]);
+    for ( ;; ) {
+        n = read(fds[0], chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        gw_buf_append(out, chunk, (size_t) n);
+    }
+    close(fds[0]);
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+
+static int
+gw_nginx_test(gw_runtime_t *rt, const char *conf, gw_err_t *err)
+{
+    int        rc;
+    char       prefix[4096];
+    gw_buf_t   out;
+    char      *argv[8];
+
+    snprintf(prefix, sizeof(prefix), "%s/", rt->state_dir);
+
+    argv[0] = (char *) rt->nginx_bin;
+    argv[1] = "-t";
+    argv[2] = "-q";
+    argv[3] = "-p";
+    argv[4] = prefix;
+    argv[5] = "-c";
+    argv[6] = (char *) conf;
+    argv[7] = NULL;
+
+    gw_buf_init(&out);
+    rc = gw_run_capture(argv, &out);
+
+    if (rc != 0) {
+        if (gw_nginx_error_line(out.data ? out.data : "", err) != GW_OK) {
+            gw_err_set(err, "nginx -t failed (exit %d): %s", rc,
+                       out.data ? out.data : "");
+        }
+        gw_buf_free(&out);
+        return GW_ERR;
+    }
+
+    gw_buf_free(&out);
+
+    return GW_OK;
+}
+
+
+static int
+gw_write_main(gw_runtime_t *rt, const char *path, const char *http_conf,
+    uint64_t generation, gw_err_t *err)
+{
+    int               rc;
+    gw_buf_t          b;
+    gw_render_conf_t  rc_conf;
+
+    memset(&rc_conf, 0, sizeof(rc_conf));
+    rc_conf.state_dir = rt->state_dir;
+    rc_conf.module_path = rt->module_path;
+    rc_conf.generation = generation;
+    rc_conf.worker_processes = rt->worker_processes;
+
+    gw_buf_init(&b);
+
+    rc = gw_render_main(&rc_conf, http_conf, &b, err);
+    if (rc == GW_OK) {
+        rc = gw_file_write_atomic(path, b.data, b.len, 0644, err);
+    }
+
+    gw_buf_free(&b);
+
+    return rc;
+}
+
+
+static off_t
+gw_file_size(const char *path)
+{
+    struct stat  st;
+
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+
+/* nginx's error log from offset on: the reason a reload or start failed. */
+static void
+gw_nginx_log_reason(gw_runtime_t *rt, off_t offset, gw_err_t *err,
+    const char *fallback)
+{
+    char      path[4096], *data;
+    size_t    len;
+    gw_err_t  e;
+
+    snprintf(path, sizeof(path), "%s/logs/error.log", rt->state_dir);
+
+    if (gw_file_read(path, &data, &len, &e) == GW_OK) {
+        if ((size_t) offset <= len
+            && gw_nginx_error_line(data + offset, err) == GW_OK)
+        {
+            free(data);
+            return;
+        }
+        free(data);
+    }
+
+    gw_err_set(err, "%s", fallback);
+}
+
+
+static int
+gw_nginx_start(gw_runtime_t *rt, gw_err_t *err)
+{
+    int    fd;
+    char   prefix[4096], conf[4096], out[4096];
+    pid_t  pid;
+
+    snprintf(prefix, sizeof(prefix), "%s/", rt->state_dir);
+    snprintf(conf, sizeof(conf), "%s/" GW_FILE_MAIN, rt->state_dir);
+    snprintf(out, sizeof(out), "%s/logs/nginx.out", rt->state_dir);
+
+    pid = fork();
+    if (pid < 0) {
+        gw_err_set(err, "fork: %s", strerror(errno));
+        return GW_ERR;
+    }
+
+    if (pid == 0) {
+        fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        /* nginx must not inherit the controller's signal mask */
+        {
+            sigset_t  none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+        }
+        execl(rt->nginx_bin, rt->nginx_bin, "-p", prefix, "-c", conf,
+              "-g", "daemon off;", (char *) NULL);
+        _exit(127);
+    }
+
+    rt->pid = pid;
+    gw_log(GW_LOG_INFO, "nginx started", "pid",
+           gw_log_int((long long) pid), NULL);
+
+    return GW_OK;
+}
+
+
+int
+gw_runtime_reap(gw_runtime_t *rt)
+{
+    int    status;
+    pid_t  pid;
+
+    if (rt->pid == 0) {
+        return 0;
+    }
+
+    pid = waitpid(rt->pid, &status, WNOHANG);
+    if (pid != rt->pid) {
+        return 0;
+    }
+
+    gw_log(GW_LOG_WARN, "nginx exited", "pid", gw_log_int((long long) pid),
+           "status", gw_log_int(WIFEXITED(status) ? WEXITSTATUS(status)
+                                                   : 128 + WTERMSIG(status)),
+           NULL);
+    rt->pid = 0;
+    free(rt->live_http);
+    rt->live_http = NULL;
+
+    return 1;
+}
+
+
+/* Polls the module until it reports generation, or nginx gives up. */
+static int
+gw_nginx_confirm(gw_runtime_t *rt, uint64_t generation, off_t log_offset,
+    gw_err_t *err)
+{
+    double    deadline;
+    uint64_t  live;
+    gw_err_t  e;
+
+    deadline = gw_now_ms() + GW_CONFIRM_TIMEOUT_MS;
+
+    while (gw_now_ms() < deadline) {
+        if (gw_runtime_query(rt->state_dir, &live, &e) == GW_OK
+            && live == generation)
+        {
+            return GW_OK;
+        }
+
+        if (gw_runtime_reap(rt)) {
+            gw_nginx_log_reason(rt, log_offset, err, "nginx exited");
+            return GW_ERR;
+        }
+
+        gw_sleep_ms(2);
+    }
+
+    gw_nginx_log_reason(rt, log_offset, err,
+                        "nginx did not load the new configuration in time");
+
+    return GW_ERR;
+}
+
+
+static void
+gw_runtime_restore(gw_runtime_t *rt, const char *http_path,
+    const char *main_path)
+{
+    gw_err_t  e;
+
+    if (rt->live_http == NULL) {
+        return;
+    }
+
+    if (gw_file_write_atomic(http_path, rt->live_http,
+                             strlen(rt->live_http), 0644, &e) != GW_OK
+        || gw_write_main(rt, main_path, http_path, rt->generation, &e)
+           != GW_OK)
+    {
+        gw_log(GW_LOG_ERROR, "restoring the last good configuration failed",
+               "error", e.msg, NULL);
+    }
+}
+
+
+int
+gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
+{
+    int       rc;
+    char      http_path[4096], http_new[4096], main_path[4096];
+    char      main_test[4096], log_path[4096];
+    off_t     log_offset;
+    double    start;
+    uint64_t  generation;
+
+    snprintf(http_path, sizeof(http_path), "%s/" GW_FILE_HTTP,
+             rt->state_dir);
+    snprintf(http_new, sizeof(http_new), "%s/" GW_FILE_HTTP ".new",
+             rt->state_dir);
+    snprintf(main_path, sizeof(main_path), "%s/" GW_FILE_MAIN,
+             rt->state_dir);
+    snprintf(main_test, sizeof(main_test), "%s/" GW_FILE_MAIN ".test",
+             rt->state_dir);
+    snprintf(log_path, sizeof(log_path), "%s/logs/error.log", rt->state_dir);
+
+    generation = rt->generation + 1;
+
+    /* 1. the candidate, tested beside the live files */
+    if (gw_file_write_atomic(http_new, http_conf, strlen(http_conf), 0644,
+                             err) != GW_OK
+        || gw_write_main(rt, main_test, http_new, generation, err) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    rc = gw_nginx_test(rt, main_test, err);
+    unlink(main_test);
+
+    if (rc != GW_OK) {
+        unlink(http_new);
+        return GW_ERR;
+    }
+
+    /* 2. swap it in */
+    if (rename(http_new, http_path) != 0) {
+        gw_err_set(err, "rename %s: %s", http_path, strerror(errno));
+        unlink(http_new);
+        return GW_ERR;
+    }
+
+    if (gw_write_main(rt, main_path, http_path, generation, err) != GW_OK) {
+        gw_runtime_restore(rt, http_path, main_path);
+        return GW_ERR;
+    }
+
+    /* 3. start or reload, then wait for the module to report it */
+    log_offset = gw_file_size(log_path);
+    start = gw_now_ms();
+
+    gw_runtime_reap(rt);
+
+    if (rt->pid == 0) {
+        rc = gw_nginx_start(rt, err);
+    } else if (kill(rt->pid, SIGHUP) != 0) {
+        gw_err_set(err, "signal nginx %ld: %s", (long) rt->pid,
+                   strerror(errno));
+        rc = GW_ERR;
+    } else {
+        rc = GW_OK;
+    }
+
+    if (rc == GW_OK) {
+        rc = gw_nginx_confirm(rt, generation, log_offset, err);
+    }
+
+    if (rc != GW_OK) {
+        gw_runtime_restore(rt, http_path, main_path);
+        return GW_ERR;
+    }
+
+    rt->last_reload_ms = gw_now_ms() - start;
+    rt->generation = generation;
+    free(rt->live_http);
+    rt->live_http = gw_xstrdup(http_conf);
+
+    return GW_OK;
+}
+
+
+void
+gw_runtime_stop(gw_runtime_t *rt)
+{
+    int     i;
+
+    if (rt->pid == 0) {
+        return;
+    }
+
+    kill(rt->pid, SIGQUIT);
+
+    for (i = 0; i < 500; i++) {
+        if (gw_runtime_reap(rt)) {
+            return;
+        }
+        gw_sleep_ms(10);
+    }
+
+    kill(rt->pid, SIGKILL);
+    waitpid(rt->pid, NULL, 0);
+    rt->pid = 0;
+}

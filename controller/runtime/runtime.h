@@ -1,0 +1,52 @@
+/*
+ * ngx-gateway: the runtime: writes the configuration, checks it with
+ * `nginx -t`, starts or reloads nginx, and confirms through our module
+ * that the new generation is live.  On any failure the last good
+ * configuration is restored and keeps serving, and the caller gets
+ * nginx's own error line.
+ */
+
+#ifndef GW_RUNTIME_H
+#define GW_RUNTIME_H
+
+#include <sys/types.h>
+
+#include "core/gw_core.h"
+
+typedef struct {
+    const char  *state_dir;
+    const char  *nginx_bin;
+    const char  *module_path;
+    int          worker_processes;
+    pid_t        pid;              /* the nginx master we started */
+    uint64_t     generation;       /* live generation, 0 = none yet */
+    char        *live_http;        /* last good conf/http.conf */
+    double       last_reload_ms;   /* signal to confirmed, last reload */
+} gw_runtime_t;
+
+int gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
+    const char *nginx_bin, const char *module_path, gw_err_t *err);
+void gw_runtime_release(gw_runtime_t *rt);
+
+/*
+ * Makes http_conf live.  GW_OK once the module reports the new
+ * generation; GW_ERR with nginx's message otherwise (the previous
+ * configuration stays live and on disk).
+ */
+int gw_runtime_apply(gw_runtime_t *rt, const char *http_conf,
+    gw_err_t *err);
+
+/* 1 when http_conf is what nginx runs now. */
+int gw_runtime_is_live(const gw_runtime_t *rt, const char *http_conf);
+
+/* Reaps nginx if it exited; returns 1 when it did (pid is then 0). */
+int gw_runtime_reap(gw_runtime_t *rt);
+
+/* Stops nginx gracefully (SIGQUIT), then SIGKILL after a few seconds. */
+void gw_runtime_stop(gw_runtime_t *rt);
+
+/* Asks the module for the live generation; GW_ERR if it does not answer. */
+int gw_runtime_query(const char *state_dir, uint64_t *generation,
+    gw_err_t *err);
+
+#endif /* GW_RUNTIME_H */
