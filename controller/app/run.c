@@ -58,6 +58,25 @@ gw_app_write_status(gw_app_t *app, cJSON *status)
 }
 
 
+/* Conflicted and PartiallyInvalid are problems when True, others when not. */
+static int
+gw_cond_is_problem(const cJSON *c)
+{
+    int          is_true;
+    const char  *type;
+
+    type = cJSON_GetStringValue(cJSON_GetObjectItem(c, "type"));
+    is_true = gw_streq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "status")),
+                       "True");
+
+    if (gw_streq(type, "Conflicted") || gw_streq(type, "PartiallyInvalid")) {
+        return is_true;
+    }
+
+    return !is_true;
+}
+
+
 /* One line per condition that is not True, for each object whose status
  * changed: what `kubectl describe` would show, in the log. */
 static void
@@ -98,11 +117,7 @@ gw_app_log_conditions(gw_app_t *app, const cJSON *status)
 
 #define GW_LOG_FALSE(list, extra_key, extra)                                  \
         cJSON_ArrayForEach(c, list) {                                         \
-            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c,            \
-                       "status")), "True") == 0                               \
-                || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c,         \
-                          "type")), "PartiallyInvalid") == 0)                 \
-            {                                                                 \
+            if (!gw_cond_is_problem(c)) {                                    \
                 continue;                                                     \
             }                                                                 \
             gw_log(GW_LOG_WARN, "condition not met", "kind", kind, "ns",      \

@@ -831,8 +831,8 @@ gw_file_source_watch(gw_file_source_t *s, gw_err_t *err)
         s->base = gw_xstrdup(s->path);
 
     } else {
-        dir = (slash == s->path) ? gw_xstrdup("/")
-                                 : strndup(s->path, (size_t) (slash - s->path));
+        dir = gw_xstrdup(s->path);
+        dir[(slash == s->path) ? 1 : slash - s->path] = '\0';
         s->base = gw_xstrdup(slash + 1);
     }
 

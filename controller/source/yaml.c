@@ -28,7 +28,10 @@
 /* Nodes that aliases may copy into one document ("billion laughs"). */
 #define GW_YAML_MAX_ALIAS_NODES  1000000
 
-#define GW_YAML_PROBLEM_LEN  512
+/* A mapping with this many keys gets a hash index of them. */
+#define GW_YAML_INDEX_MIN        32
+
+#define GW_YAML_PROBLEM_LEN      512
 
 
 typedef enum {
@@ -55,6 +58,9 @@ typedef struct {
     char              *key;       /* mapping: key waiting for its value */
     int                merge;     /* mapping: that key is `<<` */
     yaml_mark_t        mark;      /* where the collection starts */
+    size_t             nkeys;     /* mapping: keys so far */
+    cJSON            **index;     /* mapping: open addressing, or NULL */
+    size_t             index_cap; /* a power of two */
 } gw_yaml_frame_t;
 
 
@@ -508,6 +514,7 @@ gw_yaml_doc_reset(gw_yaml_parser_t *p)
         cJSON_Delete(p->stack[i].node);
         free(p->stack[i].anchor);
         free(p->stack[i].key);
+        free(p->stack[i].index);
     }
     p->depth = 0;
 
@@ -525,25 +532,142 @@ gw_yaml_doc_reset(gw_yaml_parser_t *p)
 }
 
 
-static int
-gw_yaml_merge_map(gw_yaml_parser_t *p, cJSON *obj, cJSON *src)
+static size_t
+gw_yaml_hash(const char *s)
 {
-    cJSON  *item, *next;
+    size_t  h;
 
-    /* keys already in obj win: written keys and earlier merges */
+    /* FNV-1a */
 
-    for (item = src->child; item != NULL; item = next) {
-        next = item->next;
+    h = 2166136261u;
+    while (*s) {
+        h = (h ^ (unsigned char) *s++) * 16777619u;
+    }
 
-        if (cJSON_GetObjectItemCaseSensitive(obj, item->string) != NULL) {
-            continue;
+    return h;
+}
+
+
+/*
+ * The item for key in the mapping of f, or NULL.  With an index, *slot
+ * is where the key is or would go.  Without one, a linear search: most
+ * mappings are small.
+ */
+static cJSON *
+gw_yaml_key_find(gw_yaml_frame_t *f, const char *key, size_t *slot)
+{
+    size_t  i, mask;
+
+    if (f->index == NULL) {
+        return cJSON_GetObjectItemCaseSensitive(f->node, key);
+    }
+
+    mask = f->index_cap - 1;
+
+    for (i = gw_yaml_hash(key) & mask; f->index[i] != NULL;
+         i = (i + 1) & mask)
+    {
+        if (strcmp(f->index[i]->string, key) == 0) {
+            break;
+        }
+    }
+
+    *slot = i;
+
+    return f->index[i];
+}
+
+
+/* Records the item just appended to the mapping of f. */
+static void
+gw_yaml_key_added(gw_yaml_frame_t *f, cJSON *item)
+{
+    size_t   mask, slot;
+    cJSON   *c;
+
+    f->nkeys++;
+
+    if (f->index == NULL && f->nkeys < GW_YAML_INDEX_MIN) {
+        return;
+    }
+
+    if (f->index != NULL && f->nkeys * 2 <= f->index_cap) {
+        gw_yaml_key_find(f, item->string, &slot);
+        f->index[slot] = item;
+        return;
+    }
+
+    /* (re)build, an eighth full */
+
+    free(f->index);
+    f->index_cap = f->index_cap ? f->index_cap * 4 : GW_YAML_INDEX_MIN * 4;
+    f->index = gw_xcalloc(f->index_cap, sizeof(cJSON *));
+    mask = f->index_cap - 1;
+
+    for (c = f->node->child; c != NULL; c = c->next) {
+        for (slot = gw_yaml_hash(c->string) & mask; f->index[slot] != NULL;
+             slot = (slot + 1) & mask)
+        {
+            /* void */
+        }
+        f->index[slot] = c;
+    }
+}
+
+
+/*
+ * Sets key in the mapping of f; a key already there is replaced only if
+ * replace is set.  Takes ownership of v.
+ */
+static int
+gw_yaml_key_set(gw_yaml_parser_t *p, gw_yaml_frame_t *f, const char *key,
+    cJSON *v, int replace)
+{
+    size_t  slot;
+
+    slot = 0;
+
+    if (gw_yaml_key_find(f, key, &slot) != NULL) {
+        if (!replace) {
+            cJSON_Delete(v);
+            return GW_OK;
         }
 
-        cJSON_DetachItemViaPointer(src, item);
-
-        if (!cJSON_AddItemToObject(obj, item->string, item)) {
-            cJSON_Delete(item);
+        if (!cJSON_ReplaceItemInObjectCaseSensitive(f->node, key, v)) {
+            cJSON_Delete(v);
             return gw_yaml_oom(p);
+        }
+
+        if (f->index != NULL) {
+            f->index[slot] = v;
+        }
+
+        return GW_OK;
+    }
+
+    if (!cJSON_AddItemToObject(f->node, key, v)) {
+        cJSON_Delete(v);
+        return gw_yaml_oom(p);
+    }
+
+    gw_yaml_key_added(f, v);
+
+    return GW_OK;
+}
+
+
+static int
+gw_yaml_merge_map(gw_yaml_parser_t *p, gw_yaml_frame_t *f, cJSON *src)
+{
+    cJSON  *item;
+
+    /* keys already there win: written keys and earlier merges */
+
+    while (src->child != NULL) {
+        item = cJSON_DetachItemViaPointer(src, src->child);
+
+        if (gw_yaml_key_set(p, f, item->string, item, 0) != GW_OK) {
+            return GW_ERR;
         }
     }
 
@@ -552,12 +676,13 @@ gw_yaml_merge_map(gw_yaml_parser_t *p, cJSON *obj, cJSON *src)
 
 
 static int
-gw_yaml_merge(gw_yaml_parser_t *p, cJSON *obj, cJSON *src, yaml_mark_t mark)
+gw_yaml_merge(gw_yaml_parser_t *p, gw_yaml_frame_t *f, cJSON *src,
+    yaml_mark_t mark)
 {
     cJSON  *item;
 
     if (cJSON_IsObject(src)) {
-        return gw_yaml_merge_map(p, obj, src);
+        return gw_yaml_merge_map(p, f, src);
     }
 
     if (!cJSON_IsArray(src)) {
@@ -571,7 +696,7 @@ gw_yaml_merge(gw_yaml_parser_t *p, cJSON *obj, cJSON *src, yaml_mark_t mark)
     }
 
     for (item = src->child; item != NULL; item = item->next) {
-        if (gw_yaml_merge_map(p, obj, item) != GW_OK) {
+        if (gw_yaml_merge_map(p, f, item) != GW_OK) {
             return GW_ERR;
         }
     }
@@ -631,28 +756,13 @@ gw_yaml_add(gw_yaml_parser_t *p, cJSON *v, const char *raw, int merge,
     f->key = NULL;
 
     if (f->merge) {
-        rc = gw_yaml_merge(p, f->node, v, mark);
+        rc = gw_yaml_merge(p, f, v, mark);
         cJSON_Delete(v);
-        goto out;
+
+    } else {
+        /* a key written twice, or over a merged key: the last one wins */
+        rc = gw_yaml_key_set(p, f, key, v, 1);
     }
-
-    rc = GW_OK;
-
-    if (cJSON_GetObjectItemCaseSensitive(f->node, key) != NULL) {
-        /* a key written twice, or one that overrides a merged key */
-        if (!cJSON_ReplaceItemInObjectCaseSensitive(f->node, key, v)) {
-            cJSON_Delete(v);
-            rc = gw_yaml_oom(p);
-        }
-        goto out;
-    }
-
-    if (!cJSON_AddItemToObject(f->node, key, v)) {
-        cJSON_Delete(v);
-        rc = gw_yaml_oom(p);
-    }
-
-out:
 
     free(key);
 
@@ -774,6 +884,9 @@ gw_yaml_on_start(gw_yaml_parser_t *p, yaml_event_t *ev)
     f->key = NULL;
     f->merge = 0;
     f->mark = ev->start_mark;
+    f->nkeys = 0;
+    f->index = NULL;
+    f->index_cap = 0;
 
     return GW_OK;
 }
@@ -795,6 +908,7 @@ gw_yaml_on_end(gw_yaml_parser_t *p)
 
     free(f.anchor);
     free(f.key);      /* NULL unless the mapping was cut short */
+    free(f.index);
 
     if (rc != GW_OK) {
         cJSON_Delete(f.node);

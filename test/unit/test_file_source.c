@@ -247,7 +247,8 @@ test_scan_tree(void **state)
     make_dir(fx, "sub/deeper");
     make_dir(fx, ".git");
 
-    write_file(fx, "b.yaml", "metadata: {name: b1}\n---\nmetadata: {name: b2}\n");
+    write_file(fx, "b.yaml",
+               "metadata: {name: b1}\n---\nmetadata: {name: b2}\n");
     write_file(fx, "a.yml", "# comment\nmetadata: {name: a1}\n");
     write_file(fx, "sub.yaml", "metadata: {name: s1}\n");
     write_file(fx, "sub/c.yaml", "---\nmetadata: {name: c1}\n");

@@ -141,7 +141,11 @@ read_fixture(const char *name, size_t *len)
     }
 
     gw_buf_init(&b);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    for ( ;; ) {
+        n = fread(chunk, 1, sizeof(chunk), f);
+        if (n == 0) {
+            break;
+        }
         gw_buf_append(&b, chunk, n);
     }
     fclose(f);
@@ -263,6 +267,40 @@ test_scalar_types(void **state)
 
 
 static void
+large_mapping(void)
+{
+    int        i;
+    char       key[32];
+    cJSON     *m;
+    result_t   r;
+    gw_buf_t   b;
+
+    gw_buf_init(&b);
+    gw_buf_puts(&b, "m:\n  k7: first\n");
+    for (i = 0; i < 3000; i++) {
+        gw_buf_printf(&b, "  k%d: %d\n", i % 1000, i);
+    }
+    gw_buf_puts(&b, "  <<: [{k5: merged, extra: 1}, {extra: 2, more: 2}]\n");
+
+    assert_int_equal(parse_n(&r, b.data, b.len), 0);
+    m = cJSON_GetObjectItem(doc(&r, 0), "m");
+    assert_int_equal(cJSON_GetArraySize(m), 1002);
+
+    for (i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(cJSON_GetObjectItem(m, key)->valueint, 2000 + i);
+    }
+
+    assert_string_equal(cJSON_GetArrayItem(m, 0)->string, "k7");
+    assert_int_equal(cJSON_GetObjectItem(m, "extra")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(m, "more")->valueint, 2);
+
+    result_free(&r);
+    gw_buf_free(&b);
+}
+
+
+static void
 test_keys_are_strings(void **state)
 {
     result_t  r;
@@ -288,6 +326,10 @@ test_keys_are_strings(void **state)
     assert_int_equal(parse(&r, "a: 1\nb: 2\na: 3\n"), 0);
     assert_json(doc(&r, 0), "{\"a\": 3, \"b\": 2}");
     result_free(&r);
+
+    /* the same in a large mapping (its keys are indexed) */
+
+    large_mapping();
 
     /* collections cannot be keys */
 
