@@ -27,7 +27,10 @@
  *     still being built is an "unknown anchor"); merge keys `<<` take a
  *     mapping or a sequence of mappings; keys written in the mapping win
  *     over merged ones, earlier merged mappings over later ones;
- *   - a key written twice keeps the last value (go-yaml v2 does the same).
+ *   - a key written twice keeps the last value (go-yaml v2 does the same);
+ *   - limits, each making the document malformed: nesting deeper than
+ *     cJSON_Parse() accepts (CJSON_NESTING_LIMIT), and aliases copying
+ *     more than a million nodes into one document.
  *
  * Documents are split at lines starting with `---` (and after `...`)
  * before libyaml sees them, so one malformed document does not hide the
@@ -44,7 +47,8 @@
 
 /*
  * Called once per good document; the callee owns doc.  line is the
- * 1-based line where the document starts (its `---`, or its first token).
+ * 1-based line where the document starts: its first directive or `---`,
+ * else its first token.
  */
 typedef void (*gw_yaml_doc_pt)(void *ctx, cJSON *doc, const char *file,
     int line);
