@@ -11,7 +11,9 @@
 #   expected-status.json   `status -o json` output, lastTransitionTime
 #                          dropped, keys sorted, indent 2
 # and for each case the configuration is also checked by the real nginx
-# (`nginx -t`) with our module loaded.
+# (`nginx -t`) with our module loaded: rendered again with the state
+# directory in a temporary prefix and the module we built, the two files
+# of the output (`# file: PATH` headers) written there.
 #
 # The expected configuration is rendered with --state-dir /var/lib/ngx-gateway
 # and names the module /usr/lib/nginx/modules/ngx_http_gateway_module.so.
@@ -159,7 +161,7 @@ run_case() {
         ok=0
     else
         fix_module_path <"$work/render.raw" >"$work/render.conf"
-        compare "$case/expected.conf" "$dir/expected.conf" \
+        compare "$case: render" "$dir/expected.conf" \
             "$work/render.conf" || ok=0
     fi
 
@@ -177,7 +179,7 @@ run_case() {
         sed 's/^/    /' "$work/status.err"
         ok=0
     else
-        compare "$case/expected-status.json" "$dir/expected-status.json" \
+        compare "$case: status" "$dir/expected-status.json" \
             "$work/status.json" || ok=0
     fi
 
@@ -203,6 +205,7 @@ run_case() {
         echo "  render output has no $prefix/nginx.conf"
         ok=0
     elif ! "$nginx" -t -q -p "$prefix/" -c "$prefix/nginx.conf" \
+            -e "$prefix/logs/error.log" \
             >"$work/nginx-t.out" 2>&1
     then
         echo "  nginx -t rejects the configuration:"
