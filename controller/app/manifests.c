@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "app/app.h"
 #include "core/gw_log.h"
@@ -45,6 +47,61 @@ gw_json_str(const cJSON *obj, const char *key)
 }
 
 
+/*
+ * The API server stamps creationTimestamp when an object is created, and
+ * route and Gateway precedence depend on it.  Manifests on disk rarely
+ * carry one: an object gets the time it was first seen (with microseconds,
+ * so objects added one after another keep their order), kept across
+ * rescans for as long as the process runs.
+ */
+static void
+gw_manifests_stamp(cJSON *json, const char *kind)
+{
+    static cJSON    *born;
+    static long long last;
+    long long        us;
+    char             key[1024], ts[64];
+    cJSON           *meta, *t;
+    struct tm        tm;
+    struct timeval   tv;
+
+    meta = cJSON_GetObjectItemCaseSensitive(json, "metadata");
+    if (!cJSON_IsObject(meta)
+        || cJSON_GetObjectItemCaseSensitive(meta, "creationTimestamp")
+           != NULL)
+    {
+        return;
+    }
+
+    if (born == NULL) {
+        born = cJSON_CreateObject();
+    }
+
+    snprintf(key, sizeof(key), "%s/%s/%s", kind,
+             gw_json_str(meta, "namespace"), gw_json_str(meta, "name"));
+
+    t = cJSON_GetObjectItemCaseSensitive(born, key);
+    if (t == NULL) {
+        /* strictly increasing: first-seen order is the file order */
+        gettimeofday(&tv, NULL);
+        us = (long long) tv.tv_sec * 1000000 + tv.tv_usec;
+        if (us <= last) {
+            us = last + 1;
+        }
+        last = us;
+        tv.tv_sec = (time_t) (us / 1000000);
+        tv.tv_usec = (suseconds_t) (us % 1000000);
+        gmtime_r(&tv.tv_sec, &tm);
+        snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, (long) tv.tv_usec);
+        t = cJSON_AddStringToObject(born, key, ts);
+    }
+
+    cJSON_AddStringToObject(meta, "creationTimestamp", t->valuestring);
+}
+
+
 int
 gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
     gw_err_t *err)
@@ -52,6 +109,7 @@ gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
     int              replaced;
     size_t           i, n, nbad;
     char             origin[4096], line[32];
+    cJSON           *json;
     gw_err_t         e;
     gw_obj_t        *obj;
     gw_kind_e        kind;
@@ -79,9 +137,10 @@ gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
         snprintf(origin, sizeof(origin), "%s:%d", docs[i].file,
                  docs[i].line);
 
-        if (gw_obj_decode(cJSON_Duplicate(docs[i].json, 1), origin, &obj, &e)
-            != GW_OK)
-        {
+        json = cJSON_Duplicate(docs[i].json, 1);
+        gw_manifests_stamp(json, k);
+
+        if (gw_obj_decode(json, origin, &obj, &e) != GW_OK) {
             gw_log(GW_LOG_ERROR, "invalid object", "kind", k, "file",
                    docs[i].file, "line", line, "error", e.msg, NULL);
             nbad++;

@@ -9,7 +9,10 @@ well below 108 bytes) and its own block of loopback addresses 127.0.X.*:
     127.0.X.12   the tetris backend (port 80,   endpoints.yaml rewritten)
 
 so tests collide neither with each other nor with `make demo` on
-127.0.0.1:80. Every process a test starts is registered with `procs` and
+127.0.0.1:80. A block is reserved with an flock on /tmp/gwit-netlocks/X
+(so two suites at once on one host do not pick the same one) and only
+taken when nothing listens on its addresses yet. As root (CI) the Gateway
+listens on port 80; otherwise with --port-offset 8000. Every process a test starts is registered with `procs` and
 stopped in teardown (SIGTERM, SIGKILL after a bounded wait); teardown then
 asserts that each controller exited with status 0 and that no nginx (no
 process at all) with its state dir remains.
@@ -19,6 +22,7 @@ behaviour, not speed. The one exception is the ReferenceGrant flip, which
 test_games.py measures against the one-second requirement.
 """
 
+import fcntl
 import http.client
 import json
 import os
@@ -223,6 +227,7 @@ class Net:
                 (self.mario, MARIO_PORT), (self.tetris, TETRIS_PORT)]
 
 
+LOCK_DIR = Path("/tmp/gwit-netlocks")
 _used_blocks = set()
 
 
@@ -239,22 +244,43 @@ def _bindable(addr, port):
         s.close()
 
 
-def allocate_net():
-    """A block no earlier test of this session used and nobody listens on.
+def _lock_block(block):
+    """An flock on LOCK_DIR/N reserves block N across processes.
 
-    The starting block depends on the pid, so two suites run at the same
-    time on one machine start far apart; block 0 (127.0.0.*, the demo's)
-    is never used.
+    Two suites running at once (CI jobs on one host, a developer's loop)
+    must not pick the same block between probing and binding. The lock
+    files stay (a few bytes each): unlinking a lock file races.
     """
-    first = os.getpid() % 200
+    LOCK_DIR.mkdir(mode=0o777, exist_ok=True)
+    fd = os.open(LOCK_DIR / str(block), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def allocate_net():
+    """A block of addresses nobody else uses: (net, lock fd).
+
+    Not used earlier in this session, not locked by another test process,
+    and nothing listening on its addresses (a demo, a stray backend).
+    Block 0 (127.0.0.*, the demo's) is never used.
+    """
+    first = (os.getpid() * 37) % 200
     for i in range(200):
         block = 20 + (first + i) % 200
         if block in _used_blocks:
             continue
+        fd = _lock_block(block)
+        if fd is None:
+            continue
         net = Net(block)
         if all(_bindable(a, p) for a, p in net.binds()):
             _used_blocks.add(block)
-            return net
+            return net, fd
+        os.close(fd)
     pytest.fail("no free block of loopback addresses 127.0.20-219.*")
 
 
@@ -427,6 +453,7 @@ class Procs:
                 continue
             if not isinstance(p, Controller):
                 continue
+            before = len(problems)
             if p.killed:
                 problems.append(f"controller did not exit within "
                                 f"{STOP_DEADLINE:g}s of SIGTERM (killed)")
@@ -448,7 +475,7 @@ class Procs:
                             pass
                     problems.append(f"processes of {p.state_dir} left "
                                     f"after the controller exited: {left}")
-            if problems:
+            if len(problems) > before:
                 print(f"--- controller log ({p.log}):\n{tail(p.log)}")
                 print(f"--- nginx error.log:\n"
                       f"{tail(p.state_dir / 'logs' / 'error.log')}")
@@ -596,7 +623,9 @@ def built():
 
 @pytest.fixture
 def net():
-    return allocate_net()
+    n, fd = allocate_net()
+    yield n
+    os.close(fd)    # after everything using it (stack, procs) stopped
 
 
 @pytest.fixture
@@ -611,7 +640,8 @@ def procs():
 def stack(built, tmp_path, net, procs):
     s = Stack(tmp_path, net, procs)
     yield s
-    # procs (requested first) tears down after this: stop before removing
+    # stop everything before the state dir goes (procs' own teardown,
+    # which runs after this one, then has nothing left to do)
     problems = procs.teardown()
     s.close()
     assert not problems, "\n".join(problems)
