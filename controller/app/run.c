@@ -228,17 +228,6 @@ gw_app_load(gw_app_t *app)
 }
 
 
-static void
-gw_sleep_ms(long ms)
-{
-    struct timespec  ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
-
-
 static int
 gw_app_loop(gw_app_t *app, int sfd)
 {

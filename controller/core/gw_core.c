@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw_core.h"
 
@@ -96,4 +97,15 @@ gw_streq(const char *a, const char *b)
     }
 
     return strcmp(a, b) == 0;
+}
+
+
+void
+gw_sleep_ms(long ms)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
 }

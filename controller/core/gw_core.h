@@ -41,4 +41,6 @@ char *gw_xstrdup(const char *s);
 
 int gw_streq(const char *a, const char *b);   /* NULL-safe */
 
+void gw_sleep_ms(long ms);
+
 #endif /* GW_CORE_H */

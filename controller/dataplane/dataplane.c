@@ -266,20 +266,6 @@ gw_wildcard_cmp(const void *a, const void *b)
 }
 
 
-static int
-gw_attach_cmp(const void *a, const void *b)
-{
-    const gw_attach_t  *x = *(gw_attach_t * const *) a;
-    const gw_attach_t  *y = *(gw_attach_t * const *) b;
-
-    if (gw_route_precedes(x->route->obj, y->route->obj)) {
-        return -1;
-    }
-
-    return gw_route_precedes(y->route->obj, x->route->obj) ? 1 : 0;
-}
-
-
 /* Every listener of every Gateway that shares this address and port. */
 static void
 gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)

@@ -151,6 +151,9 @@ const char *gw_hostname_intersect(const char *lh, const char *rh);
 /* 1 when wildcard w ("*.example.com") matches hostname h. */
 int gw_hostname_wildcard_match(const char *w, const char *h);
 
+/* qsort order of gw_attach_t pointers: by gw_route_precedes. */
+int gw_attach_cmp(const void *a, const void *b);
+
 /* Sort order of routes: oldest first, then namespace/name. */
 int gw_route_precedes(const gw_obj_t *a, const gw_obj_t *b);
 

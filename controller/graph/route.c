@@ -339,7 +339,7 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
 }
 
 
-static int
+int
 gw_attach_cmp(const void *a, const void *b)
 {
     const gw_attach_t  *x = *(gw_attach_t * const *) a;

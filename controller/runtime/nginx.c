@@ -33,17 +33,6 @@ gw_now_ms(void)
 }
 
 
-static void
-gw_sleep_ms(long ms)
-{
-    struct timespec  ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
-
-
 int
 gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
     const char *nginx_bin, const char *module_path, gw_err_t *err)
