@@ -218,6 +218,26 @@ gw_listener_allows_kind(const gw_glistener_t *l, const char *kind)
 }
 
 
+/*
+ * 1 when the listener itself was refused (Accepted False: port taken,
+ * protocol unsupported, conflict), as opposed to accepted but not
+ * programmable (e.g. a bad certificate), where routes stay accepted.
+ */
+static int
+gw_listener_refused(const gw_glistener_t *l)
+{
+    const gw_cond_t  *c;
+
+    if (l == NULL) {
+        return 0;
+    }
+
+    c = gw_conds_get(&l->conds, "Accepted");
+
+    return c != NULL && strcmp(c->status, "False") == 0;
+}
+
+
 /* The route's hostnames as served on this listener; 0 = no intersection. */
 static int
 gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
@@ -256,11 +276,12 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     const gw_store_t *store)
 {
     size_t           i;
-    int              matched, allowed, hosts, attached;
+    int              matched, allowed, hosts, attached, live;
     gw_attach_t     *at;
-    gw_glistener_t  *l;
+    gw_glistener_t  *l, *refused;
 
-    matched = allowed = hosts = attached = 0;
+    matched = allowed = hosts = attached = live = 0;
+    refused = NULL;
 
     for (i = 0; i < p->gateway->nlisteners; i++) {
         l = &p->gateway->listeners[i];
@@ -290,11 +311,18 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
             continue;
         }
 
+        /* attachedRoutes counts it even on a refused listener (spec) */
         at->route = r;
         at->listener = l;
         gw_ptrs_push(g->arena, &l->attachments, at);
         l->attached++;
         attached++;
+
+        if (l->accepted) {
+            live++;
+        } else if (refused == NULL) {
+            refused = l;
+        }
     }
 
     if (matched == 0) {
@@ -321,6 +349,15 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     } else if (attached == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "UnsupportedValue",
                      r->invalid ? r->invalid : "no rule can be programmed");
+    } else if (live == 0 && gw_listener_refused(refused)) {
+        gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
+                     gw_arena_printf(g->arena, "listener %s of Gateway "
+                         "%s/%s is not accepted (%s): %s",
+                         refused->spec->name,
+                         p->gateway->obj->meta.namespace,
+                         p->gateway->obj->meta.name,
+                         gw_conds_get(&refused->conds, "Accepted")->reason,
+                         gw_conds_get(&refused->conds, "Accepted")->message));
     } else {
         p->accepted = 1;
         gw_conds_set(&p->conds, "Accepted", 1, "Accepted",

@@ -187,7 +187,8 @@ gw_status_gateway(cJSON *items, const gw_ggateway_t *gw,
     st = gw_status_item(items, gw->obj, "Gateway", ctx, &prev);
     gen = gw->obj->meta.generation;
 
-    if (gw->address != NULL) {
+    /* a Gateway that listens nowhere has no address to report */
+    if (gw->accepted && gw->address != NULL) {
         arr = cJSON_AddArrayToObject(st, "addresses");
         a = cJSON_CreateObject();
         cJSON_AddStringToObject(a, "type",

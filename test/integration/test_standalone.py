@@ -185,10 +185,6 @@ def test_gateway_added_later_without_timestamps_does_not_take_the_port(
     games.wait_get("/mario", 200, MARIO)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "controller bug: an HTTPRoute whose only parent listener was refused "
-    "(PortUnavailable; its Gateway Accepted/Programmed False) is still "
-    "reported Accepted True while its requests get 404"))
 def test_route_of_a_refused_listener_is_not_reported_accepted(stack):
     m = stack.manifests
     set_gateway_timestamp(m, OLDER)
@@ -202,5 +198,10 @@ def test_route_of_a_refused_listener_is_not_reported_accepted(stack):
 
     _, parent = route_parent(st, "arcade-route", gateway="arcade-gateway")
     acc = cond(parent["conditions"], "Accepted")
-    assert acc["status"] != "True", (
+    assert acc["status"] == "False", (
         f"arcade-route is not served (404) but says {acc}")
+    assert acc["reason"] == "NotAllowedByListeners"
+    assert "PortUnavailable" in acc["message"], acc
+    gw = find_item(st, "Gateway", "arcade-gateway", "default")
+    assert not gw["status"].get("addresses"), (
+        f"arcade-gateway listens nowhere but reports {gw['status']}")
