@@ -29,6 +29,7 @@ typedef enum {
     GW_KIND_GATEWAY,
     GW_KIND_HTTPROUTE,
     GW_KIND_REFERENCEGRANT,
+    GW_KIND_CRD,
     GW_KIND_MAX
 } gw_kind_e;
 
@@ -279,6 +280,17 @@ typedef struct {
     cJSON       *data;                /* borrowed from the object's JSON */
 } gw_secret_t;
 
+/*
+ * CustomResourceDefinition: only what tells which Gateway API release is
+ * installed (GatewayClass SupportedVersion).
+ */
+
+typedef struct {
+    const char  *group;               /* spec.group */
+    const char  *bundle_version;      /* annotation, NULL when absent */
+    const char  *channel;             /* annotation, NULL when absent */
+} gw_crd_t;
+
 /* A decoded object. */
 
 typedef struct {
@@ -296,6 +308,7 @@ typedef struct {
         gw_service_t         service;
         gw_endpointslice_t   endpointslice;
         gw_secret_t          secret;
+        gw_crd_t             crd;
     } u;
 } gw_obj_t;
 

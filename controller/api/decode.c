@@ -31,6 +31,8 @@ static const gw_kind_desc_t  gw_kinds[] = {
     { GW_GROUP, "HTTPRoute", GW_KIND_HTTPROUTE, 1, gw_decode_httproute },
     { GW_GROUP, "ReferenceGrant", GW_KIND_REFERENCEGRANT, 1,
       gw_decode_refgrant },
+    { "apiextensions.k8s.io", "CustomResourceDefinition", GW_KIND_CRD, 0,
+      gw_decode_crd },
 };
 
 

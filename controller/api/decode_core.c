@@ -185,3 +185,35 @@ gw_decode_secret(gw_dec_t *d, gw_obj_t *obj)
 
     return GW_OK;
 }
+
+
+int
+gw_decode_crd(gw_dec_t *d, gw_obj_t *obj)
+{
+    gw_crd_t     *c;
+    const cJSON  *spec, *ann, *v;
+
+    c = &obj->u.crd;
+
+    if (gw_dec_object(d, obj->json, "spec", "", &spec) != GW_OK
+        || gw_dec_str(d, spec, "group", "spec", "", &c->group) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    /* the schemas are most of a CRD and nothing here reads them */
+    cJSON_DeleteItemFromObjectCaseSensitive((cJSON *) spec, "versions");
+
+    ann = cJSON_GetObjectItemCaseSensitive(
+              cJSON_GetObjectItemCaseSensitive(obj->json, "metadata"),
+              "annotations");
+
+    v = cJSON_GetObjectItemCaseSensitive(ann,
+                                      GW_GROUP "/bundle-version");
+    c->bundle_version = cJSON_IsString(v) ? v->valuestring : NULL;
+
+    v = cJSON_GetObjectItemCaseSensitive(ann, GW_GROUP "/channel");
+    c->channel = cJSON_IsString(v) ? v->valuestring : NULL;
+
+    return GW_OK;
+}

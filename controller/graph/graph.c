@@ -71,6 +71,53 @@ gw_route_precedes(const gw_obj_t *a, const gw_obj_t *b)
 }
 
 
+/*
+ * SupportedVersion, when the Gateway API CRDs are visible (always in a
+ * cluster; in standalone mode when the manifests include them): True when
+ * every one carries a bundle-version of the release this controller
+ * implements.  An older or newer release is served best effort: the class
+ * stays Accepted and the condition says which CRD differs.
+ */
+static void
+gw_class_supported_version(gw_graph_t *g, gw_gclass_t *c,
+    const gw_store_t *store)
+{
+    size_t               i, seen;
+    const char          *v;
+    const gw_obj_t      *crd;
+    const gw_objlist_t  *l;
+
+    l = gw_store_list(store, GW_KIND_CRD);
+    seen = 0;
+
+    for (i = 0; i < l->n; i++) {
+        crd = l->items[i];
+        if (strcmp(crd->u.crd.group, GW_GROUP) != 0) {
+            continue;
+        }
+        seen++;
+
+        v = crd->u.crd.bundle_version;
+        if (v == NULL || strncmp(v, GW_API_RELEASE ".", sizeof(GW_API_RELEASE))
+                         != 0)
+        {
+            gw_conds_set(&c->conds, "SupportedVersion", 0,
+                         "UnsupportedVersion",
+                         gw_arena_printf(g->arena, "CRD %s has bundle-version "
+                             "%s; this controller implements Gateway API "
+                             GW_API_RELEASE ".x", crd->meta.name,
+                             v ? v : "(none)"));
+            return;
+        }
+    }
+
+    if (seen > 0) {
+        gw_conds_set(&c->conds, "SupportedVersion", 1, "SupportedVersion",
+                     "Gateway API " GW_API_RELEASE " CRDs are installed");
+    }
+}
+
+
 void
 gw_graph_classes(gw_graph_t *g, const gw_store_t *store)
 {
@@ -103,6 +150,8 @@ gw_graph_classes(gw_graph_t *g, const gw_store_t *store)
             gw_conds_set(&c->conds, "Accepted", 1, "Accepted",
                          "GatewayClass is accepted");
         }
+
+        gw_class_supported_version(g, c, store);
 
         gw_ptrs_push(g->arena, &g->classes, c);
     }

@@ -15,6 +15,9 @@
 
 #define GW_MAX_CONDS  8
 
+/* The Gateway API release (major.minor) this controller implements. */
+#define GW_API_RELEASE  "v1.6"
+
 typedef struct {
     const char  *type;
     const char  *status;       /* "True" | "False" | "Unknown" */

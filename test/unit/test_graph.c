@@ -367,6 +367,85 @@ test_gateways_share_port(void **state)
 }
 
 
+static const gw_cond_t *
+gw_class_cond(const gw_graph_t *g, const char *type)
+{
+    const gw_gclass_t  *c;
+
+    assert_int_equal(g->classes.n, 1);
+    c = g->classes.items[0];
+
+    return gw_conds_get(&c->conds, type);
+}
+
+
+#define GW_TEST_CRD(name, annotations)                                       \
+    "apiVersion: apiextensions.k8s.io/v1\n"                                 \
+    "kind: CustomResourceDefinition\n"                                      \
+    "metadata:\n"                                                           \
+    "  name: " name "\n"                                                    \
+    "  annotations: " annotations "\n"                                      \
+    "spec: {group: gateway.networking.k8s.io, names: {kind: X},"            \
+    " scope: Namespaced, versions: [{name: v1, served: true}]}\n"
+
+
+static void
+test_class_supported_version(void **state)
+{
+    gw_arena_t   a;
+    gw_store_t   s;
+    gw_graph_t  *g;
+
+    (void) state;
+
+    /* no CRDs visible (standalone without them): nothing claimed */
+    gw_arena_init(&a);
+    g = gw_build(&a, &s, "");
+    assert_null(gw_class_cond(g, "SupportedVersion"));
+    gw_arena_release(&a);
+    gw_store_release(&s);
+
+    gw_arena_init(&a);
+    g = gw_build(&a, &s,
+        GW_TEST_CRD("gateways.gateway.networking.k8s.io",
+                    "{gateway.networking.k8s.io/bundle-version: v1.6.1,"
+                    " gateway.networking.k8s.io/channel: standard}")
+        "---\n"
+        GW_TEST_CRD("httproutes.gateway.networking.k8s.io",
+                    "{gateway.networking.k8s.io/bundle-version: v1.6.0}"));
+    gw_check_cond(gw_class_cond(g, "SupportedVersion"), "True",
+                  "SupportedVersion");
+    gw_check_cond(gw_class_cond(g, "Accepted"), "True", "Accepted");
+    gw_arena_release(&a);
+    gw_store_release(&s);
+
+    /* one CRD of another release: best effort, said so */
+    gw_arena_init(&a);
+    g = gw_build(&a, &s,
+        GW_TEST_CRD("gateways.gateway.networking.k8s.io",
+                    "{gateway.networking.k8s.io/bundle-version: v1.6.1}")
+        "---\n"
+        GW_TEST_CRD("httproutes.gateway.networking.k8s.io",
+                    "{gateway.networking.k8s.io/bundle-version: v1.2.0}"));
+    gw_check_cond(gw_class_cond(g, "SupportedVersion"), "False",
+                  "UnsupportedVersion");
+    assert_non_null(strstr(gw_class_cond(g, "SupportedVersion")->message,
+                           "httproutes.gateway.networking.k8s.io"));
+    gw_check_cond(gw_class_cond(g, "Accepted"), "True", "Accepted");
+    gw_arena_release(&a);
+    gw_store_release(&s);
+
+    /* a CRD without the annotation is not a release we know */
+    gw_arena_init(&a);
+    g = gw_build(&a, &s,
+        GW_TEST_CRD("gateways.gateway.networking.k8s.io", "{}"));
+    gw_check_cond(gw_class_cond(g, "SupportedVersion"), "False",
+                  "UnsupportedVersion");
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
 int
 main(void)
 {
@@ -378,6 +457,7 @@ main(void)
         cmocka_unit_test(test_backend_resolution),
         cmocka_unit_test(test_unsupported_rule_dropped),
         cmocka_unit_test(test_gateways_share_port),
+        cmocka_unit_test(test_class_supported_version),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
