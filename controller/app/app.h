@@ -8,8 +8,11 @@
 #define GW_APP_H
 
 #include "core/gw_buf.h"
+#include <cjson/cJSON.h>
+
 #include "dataplane/dataplane.h"
 #include "graph/graph.h"
+#include "runtime/runtime.h"
 #include "source/file.h"
 #include "store/store.h"
 
@@ -43,6 +46,29 @@ int gw_manifests_load(gw_file_source_t *src, gw_store_t *store,
 int gw_plan_build(gw_plan_t *p, const gw_store_t *store,
     const gw_app_conf_t *conf, gw_err_t *err);
 void gw_plan_release(gw_plan_t *p);
+
+/* The controller's state, whatever the source. */
+typedef struct {
+    const gw_app_conf_t  *conf;
+    gw_store_t            store;
+    gw_runtime_t          rt;
+    cJSON                *status;     /* the latest status List */
+    int                   live_ok;    /* the last apply succeeded */
+    int                   ever_live;  /* a configuration went live once */
+    char                  live_error[GW_ERR_MSG_LEN];
+} gw_ctl_t;
+
+int gw_ctl_init(gw_ctl_t *c, const gw_app_conf_t *conf, gw_err_t *err);
+
+/* Stops nginx and frees everything. */
+void gw_ctl_release(gw_ctl_t *c);
+
+/*
+ * Builds the plan from the store, makes it live unless it already is, and
+ * computes the status.  Returns 1 when the status List changed (c->status
+ * is then the new one, already logged and written to status.json).
+ */
+int gw_ctl_reconcile(gw_ctl_t *c);
 
 /* The standalone controller: returns the process exit code. */
 int gw_app_run(const gw_app_conf_t *conf);
