@@ -9,6 +9,7 @@
 
 #include "app/app.h"
 #include "core/gw_log.h"
+#include "core/gw_map.h"
 
 
 /* Each unsupported kind is reported once per process. */
@@ -57,13 +58,16 @@ gw_json_str(const cJSON *obj, const char *key)
 static void
 gw_manifests_stamp(cJSON *json, const char *kind)
 {
-    static cJSON    *born;
-    static long long last;
-    long long        us;
-    char             key[1024], ts[64];
-    cJSON           *meta, *t;
-    struct tm        tm;
-    struct timeval   tv;
+    static int        init;
+    static gw_map_t   born;          /* "kind/ns/name" -> timestamp */
+    static gw_arena_t arena;         /* for as long as the process runs */
+    static long long  last;
+    long long         us;
+    char              key[1024], ts[64];
+    const char       *t;
+    cJSON            *meta;
+    struct tm         tm;
+    struct timeval    tv;
 
     meta = cJSON_GetObjectItemCaseSensitive(json, "metadata");
     if (!cJSON_IsObject(meta)
@@ -73,14 +77,16 @@ gw_manifests_stamp(cJSON *json, const char *kind)
         return;
     }
 
-    if (born == NULL) {
-        born = cJSON_CreateObject();
+    if (!init) {
+        gw_arena_init(&arena);
+        gw_map_init(&born, &arena);
+        init = 1;
     }
 
     snprintf(key, sizeof(key), "%s/%s/%s", kind,
              gw_json_str(meta, "namespace"), gw_json_str(meta, "name"));
 
-    t = cJSON_GetObjectItemCaseSensitive(born, key);
+    t = gw_map_get(&born, key);
     if (t == NULL) {
         /* strictly increasing: first-seen order is the file order */
         gettimeofday(&tv, NULL);
@@ -95,10 +101,11 @@ gw_manifests_stamp(cJSON *json, const char *kind)
         snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, (long) tv.tv_usec);
-        t = cJSON_AddStringToObject(born, key, ts);
+        t = gw_arena_strdup(&arena, ts);
+        gw_map_put(&born, gw_arena_strdup(&arena, key), (void *) t);
     }
 
-    cJSON_AddStringToObject(meta, "creationTimestamp", t->valuestring);
+    cJSON_AddStringToObject(meta, "creationTimestamp", t);
 }
 
 

@@ -181,88 +181,84 @@ gw_dp_add_attachment(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
 }
 
 
-static int
-gw_attach_serves(const gw_attach_t *at, const char *h)
+/*
+ * The attachments of one listen address, indexed by the hostname they
+ * serve ("" for those that serve every host), each list in precedence
+ * order.
+ */
+static void
+gw_dp_index_hosts(gw_dp_ctx_t *ctx, gw_ptrs_t *ats, gw_map_t *byhost)
+{
+    size_t        i, j;
+    const char   *key;
+    gw_ptrs_t    *list;
+    gw_attach_t  *at;
+
+    for (i = 0; i < ats->n; i++) {
+        at = ats->items[i];
+        for (j = 0; j == 0 || j < at->nhostnames; j++) {
+            key = at->nhostnames ? at->hostnames[j] : "";
+            list = gw_map_get(byhost, key);
+            if (list == NULL) {
+                list = gw_arena_alloc(ctx->a, sizeof(gw_ptrs_t));
+                gw_map_put(byhost, key, list);
+            }
+            /* a route naming a hostname twice is added once */
+            if (list->n == 0 || list->items[list->n - 1] != at) {
+                gw_ptrs_push(ctx->a, list, at);
+            }
+        }
+    }
+}
+
+
+static void
+gw_dp_add_list(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_ptrs_t *list,
+    int tier)
 {
     size_t  i;
 
-    if (at->nhostnames == 0) {
-        return h == NULL;
+    for (i = 0; list != NULL && i < list->n; i++) {
+        gw_dp_add_attachment(ctx, s, list->items[i], tier);
     }
-
-    for (i = 0; i < at->nhostnames; i++) {
-        if (h != NULL && strcmp(at->hostnames[i], h) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 
 /*
  * Fills the server for hostname h: first the routes for h itself, then
- * the routes for wildcards that cover h (longest first), then the routes
- * for every host.
+ * the routes for the wildcards that cover h (longest first: "*.b.c" before
+ * "*.c", so each suffix of h is looked up once), then the routes for every
+ * host.
  */
 static void
-gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_ptrs_t *ats,
-    gw_ptrs_t *wildcards)
+gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_map_t *byhost)
 {
-    size_t        i, j;
-    int           tier;
-    const char   *w;
-    gw_attach_t  *at;
+    int          tier;
+    char        *w;
+    const char  *h, *dot;
 
     tier = 0;
+    h = s->hostname;
 
-    for (i = 0; i < ats->n; i++) {
-        at = ats->items[i];
-        if (s->hostname != NULL && gw_attach_serves(at, s->hostname)) {
-            gw_dp_add_attachment(ctx, s, at, tier);
-        }
-    }
+    if (h != NULL) {
+        gw_dp_add_list(ctx, s, gw_map_get(byhost, h), tier);
 
-    for (j = 0; s->hostname != NULL && j < wildcards->n; j++) {
-        w = wildcards->items[j];
-        if (strcmp(w, s->hostname) == 0
-            || !gw_hostname_wildcard_match(w, s->hostname))
+        w = gw_arena_alloc(ctx->a, strlen(h) + 2);
+        for (dot = strchr(h + 1, '.'); dot != NULL;
+             dot = strchr(dot + 1, '.'))
         {
-            continue;
-        }
-        tier++;
-        for (i = 0; i < ats->n; i++) {
-            at = ats->items[i];
-            if (gw_attach_serves(at, w)) {
-                gw_dp_add_attachment(ctx, s, at, tier);
+            w[0] = '*';
+            strcpy(w + 1, dot);
+            if (strcmp(w, h) == 0 || gw_map_get(byhost, w) == NULL) {
+                continue;
             }
+            tier++;
+            gw_dp_add_list(ctx, s, gw_map_get(byhost, w), tier);
         }
     }
 
     tier++;
-    for (i = 0; i < ats->n; i++) {
-        at = ats->items[i];
-        if (gw_attach_serves(at, NULL)) {
-            gw_dp_add_attachment(ctx, s, at, tier);
-        }
-    }
-}
-
-
-static int
-gw_wildcard_cmp(const void *a, const void *b)
-{
-    const char  *x = *(char * const *) a;
-    const char  *y = *(char * const *) b;
-    size_t       xl, yl;
-
-    xl = strlen(x);
-    yl = strlen(y);
-    if (xl != yl) {
-        return xl > yl ? -1 : 1;
-    }
-
-    return strcmp(x, y);
+    gw_dp_add_list(ctx, s, gw_map_get(byhost, ""), tier);
 }
 
 
@@ -271,13 +267,10 @@ static void
 gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
 {
     size_t        i, j;
-    gw_map_t      seen;
-    gw_ptrs_t     wildcards;
-    const char   *h;
+    gw_map_t      byhost;
     gw_attach_t  *at;
 
-    gw_map_init(&seen, ctx->a);
-    memset(&wildcards, 0, sizeof(wildcards));
+    gw_map_init(&byhost, ctx->a);
 
     if (ats->n > 1) {
         qsort(ats->items, ats->n, sizeof(void *), gw_attach_cmp);
@@ -289,24 +282,14 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
     for (i = 0; i < ats->n; i++) {
         at = ats->items[i];
         for (j = 0; j < at->nhostnames; j++) {
-            h = at->hostnames[j];
-            if (gw_map_get(&seen, h) != NULL) {
-                continue;
-            }
-            gw_map_put(&seen, h, (void *) h);
-            gw_dp_server(ctx, l, h);
-            if (h[0] == '*') {
-                gw_ptrs_push(ctx->a, &wildcards, (void *) h);
-            }
+            gw_dp_server(ctx, l, at->hostnames[j]);
         }
     }
 
-    if (wildcards.n > 1) {
-        qsort(wildcards.items, wildcards.n, sizeof(void *), gw_wildcard_cmp);
-    }
+    gw_dp_index_hosts(ctx, ats, &byhost);
 
     for (i = 0; i < l->servers.n; i++) {
-        gw_dp_fill_server(ctx, l->servers.items[i], ats, &wildcards);
+        gw_dp_fill_server(ctx, l->servers.items[i], &byhost);
     }
 }
 

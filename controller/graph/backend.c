@@ -69,6 +69,47 @@ gw_endpoint_cmp(const void *a, const void *b)
 }
 
 
+/*
+ * The EndpointSlices of Service ns/svc (label kubernetes.io/service-name),
+ * or NULL; indexed once per graph.
+ */
+static const gw_ptrs_t *
+gw_graph_slices(gw_graph_t *g, const gw_store_t *store, const char *ns,
+    const char *svc)
+{
+    size_t               i;
+    char                *key;
+    gw_ptrs_t           *list;
+    const gw_obj_t      *obj;
+    const gw_objlist_t  *all;
+
+    if (g->slices == NULL) {
+        g->slices = gw_arena_alloc(g->arena, sizeof(gw_map_t));
+        gw_map_init(g->slices, g->arena);
+
+        all = gw_store_list(store, GW_KIND_ENDPOINTSLICE);
+        for (i = 0; i < all->n; i++) {
+            obj = all->items[i];
+            if (obj->u.endpointslice.service_name == NULL) {
+                continue;
+            }
+            key = gw_arena_printf(g->arena, "%s/%s", obj->meta.namespace,
+                                  obj->u.endpointslice.service_name);
+            list = gw_map_get(g->slices, key);
+            if (list == NULL) {
+                list = gw_arena_alloc(g->arena, sizeof(gw_ptrs_t));
+                gw_map_put(g->slices, key, list);
+            }
+            gw_ptrs_push(g->arena, list, (void *) obj);
+        }
+    }
+
+    key = gw_arena_printf(g->arena, "%s/%s", ns, svc);
+
+    return gw_map_get(g->slices, key);
+}
+
+
 /* Ready endpoints of the Service port, from the Service's EndpointSlices. */
 static void
 gw_backend_endpoints(gw_graph_t *g, gw_gbackend_t *b, const char *svc,
@@ -77,20 +118,18 @@ gw_backend_endpoints(gw_graph_t *g, gw_gbackend_t *b, const char *svc,
     int                        port, v6;
     size_t                     i, j, k, m, cap;
     const gw_obj_t            *obj;
-    const gw_objlist_t        *l;
+    const gw_ptrs_t           *l;
     gw_endpoint_addr_t        *out;
     const gw_endpointslice_t  *es;
 
-    l = gw_store_list(store, GW_KIND_ENDPOINTSLICE);
+    l = gw_graph_slices(g, store, b->namespace, svc);
     cap = 0;
     out = NULL;
 
-    for (i = 0; i < l->n; i++) {
+    for (i = 0; l != NULL && i < l->n; i++) {
         obj = l->items[i];
         es = &obj->u.endpointslice;
-        if (strcmp(obj->meta.namespace, b->namespace) != 0
-            || !gw_streq(es->service_name, svc)
-            || (strcmp(es->address_type, "IPv4") != 0
+        if ((strcmp(es->address_type, "IPv4") != 0
                 && strcmp(es->address_type, "IPv6") != 0))
         {
             continue;

@@ -11,6 +11,7 @@
 #define GW_GRAPH_H
 
 #include "core/gw_arena.h"
+#include "core/gw_map.h"
 #include "store/store.h"
 
 #define GW_MAX_CONDS  8
@@ -124,6 +125,7 @@ typedef struct {
     gw_ptrs_t       classes;          /* gw_gclass_t * */
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
+    gw_map_t       *slices;           /* "ns/svc" -> gw_ptrs_t * */
 } gw_graph_t;
 
 typedef struct {
