@@ -140,9 +140,14 @@ gw_route_rules(gw_graph_t *g, gw_groute_t *r)
         gr->invalid_reason = gw_rule_check(g, gr->spec, gr);
         gr->valid = (gr->invalid_reason == NULL);
         r->nvalid_rules += gr->valid;
-        if (!gr->valid && r->invalid == NULL) {
-            r->invalid = gw_arena_printf(g->arena, "rule %zu: %s", i,
-                                         gr->invalid_reason);
+        if (!gr->valid) {
+            /* every dropped rule is named, in rule order */
+            r->invalid = r->invalid == NULL
+                         ? gw_arena_printf(g->arena, "rule %zu: %s", i,
+                                           gr->invalid_reason)
+                         : gw_arena_printf(g->arena, "%s; rule %zu: %s",
+                                           r->invalid, i,
+                                           gr->invalid_reason);
         }
     }
 }
