@@ -208,6 +208,46 @@ gw_listener_allows_ns(const gw_glistener_t *l, const gw_obj_t *route,
 }
 
 
+/* allowedRoutes.namespaces in words, for a refusal message. */
+static const char *
+gw_listener_from(gw_graph_t *g, const gw_glistener_t *l, const char *ns)
+{
+    size_t                i;
+    const char           *words;
+    const gw_selector_t  *sel;
+
+    switch (l->spec->from) {
+    case GW_FROM_ALL:
+        return "routes from every namespace";
+    case GW_FROM_SAME:
+        return gw_arena_printf(g->arena, "routes from its Gateway's "
+                               "namespace (%s) only",
+                               l->gateway->obj->meta.namespace);
+    case GW_FROM_NONE:
+        return "no routes (namespaces.from: None)";
+    case GW_FROM_SELECTOR:
+        break;
+    }
+
+    sel = l->spec->selector;
+    words = "";
+    for (i = 0; sel != NULL && i < sel->nmatch_labels; i++) {
+        words = gw_arena_printf(g->arena, "%s%s%s=%s", words,
+                                i ? ", " : "", sel->match_labels[i].key,
+                                sel->match_labels[i].value);
+    }
+    if (sel != NULL && sel->nexprs > 0) {
+        words = gw_arena_printf(g->arena, "%s%s%zu matchExpression%s",
+                                words, sel->nmatch_labels ? " and " : "",
+                                sel->nexprs, sel->nexprs > 1 ? "s" : "");
+    }
+
+    return gw_arena_printf(g->arena, "routes from namespaces labelled %s "
+                           "(add the label to namespace %s, or change "
+                           "allowedRoutes)", words, ns);
+}
+
+
 static int
 gw_listener_allows_kind(const gw_glistener_t *l, const char *kind)
 {
@@ -282,11 +322,13 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
 {
     size_t           i;
     int              matched, allowed, hosts, attached, live;
+    const char      *why;
     gw_attach_t     *at;
     gw_glistener_t  *l, *refused;
 
     matched = allowed = hosts = attached = live = 0;
     refused = NULL;
+    why = NULL;
 
     for (i = 0; i < p->gateway->nlisteners; i++) {
         l = &p->gateway->listeners[i];
@@ -299,9 +341,18 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
         }
         matched++;
 
-        if (!gw_listener_allows_kind(l, "HTTPRoute")
-            || !gw_listener_allows_ns(l, r->obj, store))
-        {
+        if (!gw_listener_allows_kind(l, "HTTPRoute")) {
+            why = gw_arena_printf(g->arena, "%s%slistener %s does not take "
+                                  "HTTPRoutes", why ? why : "",
+                                  why ? "; " : "", l->spec->name);
+            continue;
+        }
+        if (!gw_listener_allows_ns(l, r->obj, store)) {
+            why = gw_arena_printf(g->arena, "%s%slistener %s allows %s",
+                                  why ? why : "", why ? "; " : "",
+                                  l->spec->name,
+                                  gw_listener_from(g, l,
+                                      r->obj->meta.namespace));
             continue;
         }
         allowed++;
@@ -343,10 +394,10 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     } else if (allowed == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
                      gw_arena_printf(g->arena, "no listener of Gateway %s/%s "
-                         "allows HTTPRoutes from namespace %s",
+                         "allows HTTPRoutes from namespace %s: %s",
                          p->gateway->obj->meta.namespace,
                          p->gateway->obj->meta.name,
-                         r->obj->meta.namespace));
+                         r->obj->meta.namespace, why));
     } else if (hosts == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingListenerHostname",
                      "no hostname of the route matches a listener "
