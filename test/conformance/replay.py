@@ -245,13 +245,11 @@ def find_doc(docs, kind, ref):
     raise Mismatch("replay error: no %s %s in the manifests" % (kind, ref))
 
 
-def get_path(obj, path, create=False):
-    parts = path.split(".")
+def get_path(obj, path):
+    """(container, last key) for a dotted path; numbers index lists."""
+    parts = [int(p) if p.isdigit() else p for p in path.split(".")]
     for p in parts[:-1]:
-        if create:
-            obj = obj.setdefault(p, {})
-        else:
-            obj = obj[p]
+        obj = obj[p] if isinstance(p, int) else obj.setdefault(p, {})
     return obj, parts[-1]
 
 
@@ -263,7 +261,7 @@ def apply_mutations(docs, mutations):
             docs.remove(doc)
             continue
         doc = find_doc(docs, m["kind"], m["object"])
-        parent, last = get_path(doc, m["path"], create=True)
+        parent, last = get_path(doc, m["path"])
         if op == "set":
             parent[last] = copy.deepcopy(m["value"])
         elif op == "append":
@@ -641,7 +639,8 @@ def chk_TLSRouteMustHaveNoAcceptedParents(st, a):
 def parents_for_route_match(kind, ref, expected, actual, ns_required):
     """parentsForRouteMatch: every expected parent matched by one actual
     parent (controllerName, group and kind present and equal, name,
-    namespace when required or set, conditions)."""
+    namespace when required or set, conditions).  An expected parent's
+    namespace is the Gateway's unless it says `namespace: null`."""
     for e in expected:
         gw_ns, _, gw_name = e["gateway"].rpartition("/")
         reasons = []
@@ -658,7 +657,8 @@ def parents_for_route_match(kind, ref, expected, actual, ns_required):
                 continue
             if pr.get("name") != gw_name:
                 continue
-            if pr.get("namespace") != gw_ns and \
+            want_ns = e.get("namespace", gw_ns)   # null: expected unset
+            if pr.get("namespace") != want_ns and \
                     (ns_required or pr.get("namespace") is not None):
                 reasons.append("parentRef.namespace %s"
                                % pr.get("namespace"))
@@ -702,6 +702,16 @@ ROUTE_ACCEPTED = [{"type": "Accepted", "status": "True",
                    "reason": "Accepted"}]
 
 
+def chk_WaitForGatewayAddress(st, a):
+    """Conditions at the latest generation and an address with a type."""
+    ref = a["gateway"]
+    gw = gw_conds_latest(st, ref)
+    addrs = gw.get("status", {}).get("addresses") or []
+    if not any(x.get("type") for x in addrs):
+        raise Mismatch("Gateway %s: no status.addresses entry with a type"
+                       % ref)
+
+
 def chk_GatewayAndRoutesMustBeAccepted(st, a, kind=None):
     """WaitForGatewayAddress (an address with a type, Gateway conditions at
     the latest generation), then RoutesAndParentMustBeAccepted: each route
@@ -710,11 +720,7 @@ def chk_GatewayAndRoutesMustBeAccepted(st, a, kind=None):
     and Programmed True."""
     kind = kind or a["kind"]
     ref = a["gateway"]
-    gw = gw_conds_latest(st, ref)
-    addrs = gw.get("status", {}).get("addresses") or []
-    if not any(x.get("type") for x in addrs):
-        raise Mismatch("Gateway %s: no status.addresses entry with a type"
-                       % ref)
+    chk_WaitForGatewayAddress(st, a)
     sections = a.get("listeners") or [""]
     for route in a["routes"]:
         expected = [{"gateway": ref, "conditions": ROUTE_ACCEPTED}
@@ -734,11 +740,7 @@ def chk_GatewayAndTLSRoutesMustBeAccepted(st, a):
     """Like GatewayAndRoutesMustBeAccepted but without the listener
     conditions (helpers.go GatewayAndTLSRoutesMustBeAccepted)."""
     ref = a["gateway"]
-    gw = gw_conds_latest(st, ref)
-    addrs = gw.get("status", {}).get("addresses") or []
-    if not any(x.get("type") for x in addrs):
-        raise Mismatch("Gateway %s: no status.addresses entry with a type"
-                       % ref)
+    chk_WaitForGatewayAddress(st, a)
     for route in a["routes"]:
         _, parents = route_parents(st, "TLSRoute", route)
         parents_for_route_match("TLSRoute", route,
