@@ -35,8 +35,8 @@ ASAN_BINS := $(patsubst test/unit/%.c,$(BUILD)/test-asan/%,$(UNIT_SRCS))
 MODULE    := $(BUILD)/ngx_http_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps module test unit unit-asan golden integration demo bench \
-        clean check-style
+.PHONY: all deps module test unit unit-asan golden integration conformance \
+        demo bench clean check-style
 
 all: $(BUILD)/ngx-gateway $(MODULE)
 
@@ -106,6 +106,11 @@ golden: $(BUILD)/ngx-gateway
 
 integration: all
 	@bash test/integration/run.sh
+
+# The Gateway API v1.6.1 conformance cases' status assertions, replayed
+# offline (test/conformance/README.md).
+conformance: $(BUILD)/ngx-gateway
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider test/conformance
 
 test: $(DEPS_STAMP)
 	@bash test/run-all.sh

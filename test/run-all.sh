@@ -42,6 +42,7 @@ run unit make -s unit
 run unit-asan make -s unit-asan
 run golden make -s golden
 run integration make -s integration
+run conformance make -s conformance
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1

@@ -31,8 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 EXPECT_DIR = os.path.join(HERE, "expect")
 KNOWN_FAILURES = os.path.join(HERE, "known-failures.txt")
 UPSTREAM = os.environ.get(
-    "GATEWAY_API_CONFORMANCE",
-    "/work/shared/gateway-api-v1.6.1/conformance")
+    "GATEWAY_API_CONFORMANCE", os.path.join(HERE, "upstream"))
 BINARY = os.environ.get("NGX_GATEWAY", os.path.join(ROOT, "build",
                                                     "ngx-gateway"))
 
