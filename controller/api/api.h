@@ -132,6 +132,7 @@ typedef struct {
     size_t           nlisteners;
     gw_address_t    *addresses;
     size_t           naddresses;
+    gw_params_ref_t *infra_params;   /* spec.infrastructure.parametersRef */
 } gw_gateway_t;
 
 /* HTTPRoute */

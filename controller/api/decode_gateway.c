@@ -7,11 +7,40 @@
 #include "api/decode.h"
 
 
+/* A parametersRef (pr may be NULL: *out stays NULL). */
+static int
+gw_decode_params_ref(gw_dec_t *d, const cJSON *pr, const char *path,
+    gw_params_ref_t **out)
+{
+    gw_params_ref_t  *ref;
+
+    *out = NULL;
+
+    if (pr == NULL) {
+        return GW_OK;
+    }
+
+    ref = gw_arena_alloc(d->arena, sizeof(gw_params_ref_t));
+
+    if (gw_dec_str(d, pr, "group", path, "", &ref->group) != GW_OK
+        || gw_dec_str_req(d, pr, "kind", path, &ref->kind) != GW_OK
+        || gw_dec_str_req(d, pr, "name", path, &ref->name) != GW_OK
+        || gw_dec_str(d, pr, "namespace", path, NULL, &ref->namespace)
+           != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    *out = ref;
+
+    return GW_OK;
+}
+
+
 int
 gw_decode_gatewayclass(gw_dec_t *d, gw_obj_t *obj)
 {
     const cJSON        *spec, *pr;
-    gw_params_ref_t    *ref;
     gw_gatewayclass_t  *gc;
 
     gc = &obj->u.gatewayclass;
@@ -24,27 +53,8 @@ gw_decode_gatewayclass(gw_dec_t *d, gw_obj_t *obj)
         return GW_ERR;
     }
 
-    if (pr == NULL) {
-        return GW_OK;
-    }
-
-    ref = gw_arena_alloc(d->arena, sizeof(gw_params_ref_t));
-
-    if (gw_dec_str(d, pr, "group", "spec.parametersRef", "", &ref->group)
-            != GW_OK
-        || gw_dec_str_req(d, pr, "kind", "spec.parametersRef", &ref->kind)
-           != GW_OK
-        || gw_dec_str_req(d, pr, "name", "spec.parametersRef", &ref->name)
-           != GW_OK
-        || gw_dec_str(d, pr, "namespace", "spec.parametersRef", NULL,
-                      &ref->namespace) != GW_OK)
-    {
-        return GW_ERR;
-    }
-
-    gc->parameters_ref = ref;
-
-    return GW_OK;
+    return gw_decode_params_ref(d, pr, "spec.parametersRef",
+                                &gc->parameters_ref);
 }
 
 
@@ -201,7 +211,7 @@ gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
 {
     size_t         i, j;
     const char    *p;
-    const cJSON   *spec, *arr, *it;
+    const cJSON   *spec, *arr, *it, *infra, *pr;
     gw_gateway_t  *gw;
 
     gw = &obj->u.gateway;
@@ -209,6 +219,11 @@ gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
     if (gw_dec_object(d, obj->json, "spec", "", &spec) != GW_OK
         || gw_dec_str_req(d, spec, "gatewayClassName", "spec",
                           &gw->class_name) != GW_OK
+        || gw_dec_object(d, spec, "infrastructure", "spec", &infra) != GW_OK
+        || gw_dec_object(d, infra, "parametersRef", "spec.infrastructure",
+                         &pr) != GW_OK
+        || gw_decode_params_ref(d, pr, "spec.infrastructure.parametersRef",
+                                &gw->infra_params) != GW_OK
         || gw_dec_array(d, spec, "listeners", "spec", 64, &arr,
                         &gw->nlisteners) != GW_OK)
     {

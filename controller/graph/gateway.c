@@ -324,6 +324,14 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
             gw_conds_set(&gw->conds, "Accepted", 0, "Invalid",
                          gw_arena_printf(g->arena, "GatewayClass %s is not "
                              "accepted", c->obj->meta.name));
+        } else if (obj->u.gateway.infra_params != NULL) {
+            gw_conds_set(&gw->conds, "Accepted", 0, "InvalidParameters",
+                         gw_arena_printf(g->arena, "spec.infrastructure."
+                             "parametersRef %s %s: this controller takes no "
+                             "infrastructure parameters; remove the "
+                             "reference",
+                             obj->u.gateway.infra_params->kind,
+                             obj->u.gateway.infra_params->name));
         } else {
             gw_gateway_address(g, gw);
         }

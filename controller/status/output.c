@@ -413,8 +413,9 @@ out:
 }
 
 
+/* ns: the route's namespace, where a parentRef without one points */
 static void
-gw_desc_route(gw_buf_t *out, const cJSON *st)
+gw_desc_route(gw_buf_t *out, const cJSON *st, const char *ns)
 {
     char          num[32];
     gw_buf_t      ref;
@@ -435,7 +436,10 @@ gw_desc_route(gw_buf_t *out, const cJSON *st)
 
         gw_buf_reset(&ref);
         gw_buf_printf(&ref, "%s %s/%s", gw_desc_str(pr, "kind"),
-                      gw_desc_str(pr, "namespace"), gw_desc_str(pr, "name"));
+                      cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+                          pr, "namespace"))
+                      ? gw_desc_str(pr, "namespace") : ns,
+                      gw_desc_str(pr, "name"));
 
         if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pr,
                                                             "sectionName")))
@@ -502,7 +506,7 @@ gw_status_write_describe(gw_buf_t *out, const cJSON *list)
             gw_desc_gateway(out, st);
 
         } else if (strcmp(kind, "HTTPRoute") == 0) {
-            gw_desc_route(out, st);
+            gw_desc_route(out, st, gw_desc_str(meta, "namespace"));
 
         } else {
             gw_desc_conds(out,

@@ -239,7 +239,6 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
 {
     size_t                  i;
     cJSON                  *st, *ps, *p, *ref;
-    const char             *ns;
     const cJSON            *prev, *pp;
     const gw_parent_ref_t  *pr;
 
@@ -256,8 +255,10 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
         cJSON_AddStringToObject(ref, "group",
                                 pr->group ? pr->group : GW_GROUP);
         cJSON_AddStringToObject(ref, "kind", pr->kind ? pr->kind : "Gateway");
-        ns = pr->namespace ? pr->namespace : r->obj->meta.namespace;
-        cJSON_AddStringToObject(ref, "namespace", ns);
+        /* echoed as written: namespace only when the route gave one */
+        if (pr->namespace != NULL) {
+            cJSON_AddStringToObject(ref, "namespace", pr->namespace);
+        }
         cJSON_AddStringToObject(ref, "name", pr->name);
         if (pr->section_name != NULL) {
             cJSON_AddStringToObject(ref, "sectionName", pr->section_name);

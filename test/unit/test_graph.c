@@ -446,6 +446,42 @@ test_class_supported_version(void **state)
 }
 
 
+static void
+test_gateway_infrastructure_parameters(void **state)
+{
+    gw_arena_t      a;
+    gw_store_t      s;
+    gw_graph_t     *g;
+    gw_ggateway_t  *gw;
+
+    (void) state;
+    gw_arena_init(&a);
+
+    g = gw_build(&a, &s,
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: gw2, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  addresses: [{type: IPAddress, value: 127.0.0.9}]\n"
+        "  infrastructure:\n"
+        "    parametersRef: {group: '', kind: ConfigMap, name: nope}\n"
+        "  listeners: [{name: http, port: 80, protocol: HTTP}]\n");
+
+    assert_int_equal(g->gateways.n, 2);
+    gw = g->gateways.items[1];
+    assert_string_equal(gw->obj->meta.name, "gw2");
+    gw_check_cond(gw_conds_get(&gw->conds, "Accepted"), "False",
+                  "InvalidParameters");
+    gw_check_cond(gw_conds_get(&gw->conds, "Programmed"), "False",
+                  "Invalid");
+    assert_false(gw->accepted);
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
 int
 main(void)
 {
@@ -458,6 +494,7 @@ main(void)
         cmocka_unit_test(test_unsupported_rule_dropped),
         cmocka_unit_test(test_gateways_share_port),
         cmocka_unit_test(test_class_supported_version),
+        cmocka_unit_test(test_gateway_infrastructure_parameters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
