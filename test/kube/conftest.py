@@ -144,15 +144,15 @@ class ApiServer:
         self.kill()
         self.start()
 
-    def control(self, path, method=None, **params):
-        """A /_control/ endpoint (POST, or GET for requests/healthz);
-        returns the decoded JSON answer."""
-        if method is None:
-            method = "GET" if path in ("requests", "healthz") else "POST"
+    def control(self, endpoint, http_method=None, /, **params):
+        """A /_control/ endpoint with params as its query (POST, or GET
+        for requests/healthz); returns the decoded JSON answer."""
+        method = http_method or (
+            "GET" if endpoint in ("requests", "healthz") else "POST")
         q = "?" + urlencode(params) if params else ""
         conn = self.client.connect()
         try:
-            conn.request(method, "/_control/" + path + q)
+            conn.request(method, "/_control/" + endpoint + q)
             resp = conn.getresponse()
             body = resp.read()
         finally:

@@ -9,8 +9,8 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
-import ssl
 import subprocess
 import sys
 import time
@@ -728,3 +728,140 @@ def test_kubeclient_watch(apiserver):
                      timeoutSeconds="1")
     assert [(e["type"], e["object"]["metadata"]["name"])
             for e in events] == [("ADDED", "a")]
+
+
+# -- fault injection --------------------------------------------------------
+
+def test_fail_injection(apiserver):
+    create(apiserver, route("a"))
+    apiserver.control("fail", code=500, count=2, method="PATCH",
+                      path="httproutes/a")
+    code, _, _ = call(apiserver, "GET", ROUTES + "/a")
+    assert code == 200                    # another method: not affected
+    for _ in range(2):
+        code, st, _ = call(apiserver, "PATCH", ROUTES + "/a",
+                           {"spec": {"hostnames": ["x"]}}, MERGE)
+        status_of(st, 500, "InternalError")
+    code, p, _ = call(apiserver, "PATCH", ROUTES + "/a",
+                      {"spec": {"hostnames": ["x"]}}, MERGE)
+    assert code == 200 and p["spec"]["hostnames"] == ["x"]
+
+    apiserver.control("fail", code=429, count=1)
+    code, st, resp = call(apiserver, "GET", ROUTES)
+    status_of(st, 429, "TooManyRequests")
+    assert resp.getheader("Retry-After") == "1"
+    code, _, _ = call(apiserver, "GET", ROUTES)
+    assert code == 200
+
+
+def test_requests_log(apiserver):
+    apiserver.control("requests", "DELETE")
+    call(apiserver, "GET", ROUTES + "/nope")
+    call(apiserver, "GET", ROUTES + "?limit=1")
+    log = apiserver.control("requests")
+    assert log == [
+        {"method": "GET", "path": ROUTES + "/nope", "query": "", "code": 404},
+        {"method": "GET", "path": ROUTES, "query": "limit=1", "code": 200}]
+
+
+def test_drop_watches(apiserver):
+    s = Stream(apiserver, ROUTES + "?watch=1")
+    curl = subprocess.Popen(["curl", "-sS", "-N", apiserver.url + ROUTES
+                             + "?watch=1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    # wait until both watches are registered, then drop them
+    kubeclient.Client.wait_for(
+        lambda: len([r for r in apiserver.control("requests")
+                     if "watch=1" in r["query"]]) == 2)
+    time.sleep(0.2)
+    assert apiserver.control("drop-watches")["dropped"] == 2
+    # curl sees the chunked body cut short (http.client is lenient)
+    assert curl.wait(10) == 18, curl.stderr.read()
+    try:
+        assert s.next() is None
+    except (http.client.IncompleteRead, ConnectionError):
+        pass
+    s.close()
+    # the server still serves watches afterwards
+    s = Stream(apiserver, ROUTES + "?watch=1")
+    create(apiserver, route("a"))
+    assert s.next()["type"] == "ADDED"
+    s.close()
+
+
+def test_stall_watches(apiserver):
+    s = Stream(apiserver, ROUTES + "?watch=1")
+    apiserver.control("stall-watches", seconds=2)
+    create(apiserver, route("a"))
+    readable, _, _ = select.select([s.conn.sock], [], [], 0.5)
+    assert not readable                   # nothing while stalled
+    assert s.next()["object"]["metadata"]["name"] == "a"
+    s.close()
+
+
+def test_slow(apiserver):
+    apiserver.control("slow", ms=300)
+    t = time.monotonic()
+    code, _, _ = call(apiserver, "GET", ROUTES)
+    assert code == 200 and time.monotonic() - t >= 0.3
+    apiserver.control("slow", ms=0)
+
+
+# -- persistence ------------------------------------------------------------
+
+def test_restart_keeps_objects_loses_history(apiserver):
+    a = create(apiserver, route("a"))
+    b = create(apiserver, route("b"))
+    call(apiserver, "DELETE", ROUTES + "/a")
+    _, before, _ = call(apiserver, "GET", ROUTES)
+
+    apiserver.restart()
+    _, after, _ = call(apiserver, "GET", ROUTES)
+    assert after == before
+    assert after["items"] == [b]
+
+    # history is gone: a watch from before the restart is too old
+    s = Stream(apiserver, ROUTES + "?watch=1&resourceVersion="
+               + a["metadata"]["resourceVersion"])
+    status_of(s.next()["object"], 410, "Expired")
+    s.close()
+
+    # from the current resourceVersion: works, counter keeps increasing
+    s = Stream(apiserver, ROUTES + "?watch=1&resourceVersion="
+               + after["metadata"]["resourceVersion"])
+    c = create(apiserver, route("c"))
+    assert int(c["metadata"]["resourceVersion"]) > \
+        int(after["metadata"]["resourceVersion"])
+    assert s.next()["object"] == c
+    s.close()
+
+
+# -- TLS and token ----------------------------------------------------------
+
+@pytest.mark.parametrize("apiserver", [{"tls": True}], indirect=True)
+def test_tls_and_token(apiserver):
+    assert apiserver.url.startswith("https://")
+    code, st, _ = call(apiserver, "GET", ROUTES, auth=False)
+    status_of(st, 401, "Unauthorized")
+    code, st, _ = call(apiserver, "GET", ROUTES, auth=False,
+                       headers={"Authorization": "Bearer wrong"})
+    assert code == 401
+    code, lst, _ = call(apiserver, "GET", ROUTES)
+    assert code == 200 and lst["kind"] == "HTTPRouteList"
+    assert apiserver.control("healthz")["ok"] is True
+
+    out = subprocess.run(["curl", "-sS", "--cacert", apiserver.cacert,
+                          "-H", "Authorization: Bearer " + apiserver.token,
+                          apiserver.url + "/api/v1/namespaces/default"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["metadata"]["name"] == "default"
+    # the server certificate does not verify without the CA
+    out = subprocess.run(["curl", "-sS", apiserver.url + "/api"],
+                         capture_output=True, text=True)
+    assert out.returncode == 60
+
+    s = Stream(apiserver, ROUTES + "?watch=1&resourceVersion=0")
+    apiserver.client.apply(route("a"))
+    assert s.next()["object"]["metadata"]["name"] == "a"
+    s.close()
