@@ -23,6 +23,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -174,7 +175,7 @@ class ApiServer:
                    "namespace": "default"}}],
                "current-context": "standin"}
         with open(self.kubeconfig, "w") as f:
-            json.dump(cfg, f, indent=2)     # JSON is YAML
+            yaml.safe_dump(cfg, f, default_flow_style=False)
 
 
 @pytest.fixture
