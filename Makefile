@@ -36,7 +36,7 @@ MODULE    := $(BUILD)/ngx_http_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps module test unit unit-asan golden integration conformance \
-        demo bench clean check-style
+        kube demo bench clean check-style
 
 all: $(BUILD)/ngx-gateway $(MODULE)
 
@@ -111,6 +111,10 @@ integration: all
 # offline (test/conformance/README.md).
 conformance: $(BUILD)/ngx-gateway
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider test/conformance
+
+# Kubernetes mode against the API server stand-in (test/kube/README.md).
+kube: all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider test/kube
 
 test: $(DEPS_STAMP)
 	@bash test/run-all.sh

@@ -43,6 +43,7 @@ run unit-asan make -s unit-asan
 run golden make -s golden
 run integration make -s integration
 run conformance make -s conformance
+run kube make -s kube
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1

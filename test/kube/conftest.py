@@ -31,9 +31,8 @@ sys.path.insert(0, HERE)
 import kubeclient  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
-CRDS = os.environ.get("NGX_GATEWAY_CRDS") or os.path.normpath(
-    os.path.join(REPO, "..", "shared", "gateway-api-v1.6.1", "crd",
-                 "experimental"))
+# the v1.6.1 experimental CRDs without their schemas (crds/strip.py)
+CRDS = os.environ.get("NGX_GATEWAY_CRDS") or os.path.join(HERE, "crds")
 SERVER = os.path.join(HERE, "apiserver.py")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
     else sys.executable
