@@ -469,7 +469,8 @@ static int
 gw_admin_is_tchar(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-           || (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch);
+           || (ch >= '0' && ch <= '9')
+           || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 

@@ -217,19 +217,26 @@ client_wait(gw_admin_t *a, client_t *c)
 }
 
 
-/* The whole response to one raw request. */
+/* The whole response to one raw request of len bytes. */
 static void
-exchange(fx_t *fx, const char *request, gw_buf_t *response)
+exchange_n(fx_t *fx, const char *request, size_t len, gw_buf_t *response)
 {
     client_t  c;
 
     client_open(&c, gw_admin_port(fx->admin));
-    client_send(&c, request, strlen(request));
+    client_send(&c, request, len);
     client_wait(fx->admin, &c);
 
     gw_buf_init(response);
     gw_buf_append(response, c.in.data ? c.in.data : "", c.in.len);
     client_close(&c);
+}
+
+
+static void
+exchange(fx_t *fx, const char *request, gw_buf_t *response)
+{
+    exchange_n(fx, request, strlen(request), response);
 }
 
 
@@ -441,6 +448,7 @@ test_bad_requests(void **state)
         "\r\n\r\n",
         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
     };
+    const char   nul[] = "GET\0 /healthz HTTP/1.1\r\n\r\n";
 
     fx = *state;
 
@@ -449,6 +457,11 @@ test_bad_requests(void **state)
         assert_status(&r, "HTTP/1.1 400 Bad Request");
         gw_buf_free(&r);
     }
+
+    /* a NUL is no part of a method */
+    exchange_n(fx, nul, sizeof(nul) - 1, &r);
+    assert_status(&r, "HTTP/1.1 400 Bad Request");
+    gw_buf_free(&r);
 }
 
 
