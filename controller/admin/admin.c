@@ -291,6 +291,31 @@ gw_admin_nconns(const gw_admin_t *a)
 }
 
 
+/*
+ * The client that has waited longest without sending a whole request,
+ * NULL when every client is being answered.
+ */
+static gw_admin_conn_t *
+gw_admin_idlest(gw_admin_t *a)
+{
+    size_t            i;
+    gw_admin_conn_t  *c, *idlest;
+
+    idlest = NULL;
+
+    for (i = 0; i < GW_ADMIN_MAX_CONNS; i++) {
+        c = &a->conns[i];
+        if (c->state == GW_ADMIN_READ
+            && (idlest == NULL || c->deadline < idlest->deadline))
+        {
+            idlest = c;
+        }
+    }
+
+    return idlest;
+}
+
+
 /* The descriptors to wait on, with POLLIN/POLLOUT: for both loops. */
 static size_t
 gw_admin_fds(gw_admin_t *a, int *fds, short *events, size_t max)
@@ -300,8 +325,9 @@ gw_admin_fds(gw_admin_t *a, int *fds, short *events, size_t max)
 
     n = 0;
 
-    if (n < max && a->nconns < a->max_conns
-        && gw_admin_now_ms() >= a->accept_after)
+    /* when full, a new client can still take an idle one's slot */
+    if (n < max && gw_admin_now_ms() >= a->accept_after
+        && (a->nconns < a->max_conns || gw_admin_idlest(a) != NULL))
     {
         fds[n] = a->fd;
         events[n++] = POLLIN;
@@ -648,14 +674,47 @@ gw_admin_linger(gw_admin_t *a, gw_admin_conn_t *c)
 }
 
 
+/* Moves a client on as far as it can go without waiting. */
+static void
+gw_admin_run(gw_admin_t *a, gw_admin_conn_t *c, long long now)
+{
+    if (c->state == GW_ADMIN_READ) {
+        gw_admin_read(a, c);
+    }
+
+    if (c->state == GW_ADMIN_WRITE) {
+        gw_admin_write(a, c, now);
+    }
+
+    if (c->state == GW_ADMIN_LINGER) {
+        gw_admin_linger(a, c);
+    }
+}
+
+
+/*
+ * Accepts what is waiting.  When every slot is taken, a new client takes
+ * the slot of the idlest one, so that idle connections cannot keep the
+ * health checks out; a new client's request is read at once, as it
+ * usually comes with the connection.
+ */
 static void
 gw_admin_accept(gw_admin_t *a, long long now)
 {
     int               fd;
     size_t            i;
-    gw_admin_conn_t  *c;
+    gw_admin_conn_t  *c, *idlest;
 
-    while (a->nconns < a->max_conns && now >= a->accept_after) {
+    while (now >= a->accept_after) {
+        idlest = NULL;
+
+        if (a->nconns >= a->max_conns) {
+            idlest = gw_admin_idlest(a);
+            if (idlest == NULL) {
+                return;
+            }
+        }
+
         fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
@@ -674,6 +733,12 @@ gw_admin_accept(gw_admin_t *a, long long now)
             return;
         }
 
+        if (idlest != NULL) {
+            gw_log(GW_LOG_DEBUG, "admin: idle client dropped for a new one",
+                   NULL);
+            gw_admin_drop(a, idlest);
+        }
+
         /* nconns < max_conns: there is a free slot */
         for (i = 0; a->conns[i].state != GW_ADMIN_FREE; i++) {
             /* void */
@@ -686,6 +751,8 @@ gw_admin_accept(gw_admin_t *a, long long now)
         c->nin = 0;
         c->sent = 0;
         a->nconns++;
+
+        gw_admin_run(a, c, now);
     }
 }
 
@@ -704,17 +771,7 @@ gw_admin_process(gw_admin_t *a)
     for (i = 0; i < GW_ADMIN_MAX_CONNS; i++) {
         c = &a->conns[i];
 
-        if (c->state == GW_ADMIN_READ) {
-            gw_admin_read(a, c);
-        }
-
-        if (c->state == GW_ADMIN_WRITE) {
-            gw_admin_write(a, c, now);
-        }
-
-        if (c->state == GW_ADMIN_LINGER) {
-            gw_admin_linger(a, c);
-        }
+        gw_admin_run(a, c, now);
 
         if (c->state != GW_ADMIN_FREE && now >= c->deadline) {
             gw_log(GW_LOG_DEBUG, "admin: client dropped after the timeout",

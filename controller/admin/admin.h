@@ -12,8 +12,11 @@
  * One request per connection (Connection: close); GET and HEAD only
  * (405 otherwise); a request head larger than 8 KiB gets 431, a malformed
  * one 400; a client still connected after the timeout (5 s) is dropped.
- * At most GW_ADMIN_MAX_CONNS clients at a time: further ones wait in the
- * kernel's accept queue.
+ * At most GW_ADMIN_MAX_CONNS clients at a time: when every slot is taken,
+ * a new client takes the slot of the one that has waited longest without
+ * sending a whole request (so idle connections cannot keep the health
+ * checks out); when all are being answered, new ones wait in the kernel's
+ * accept queue.
  */
 
 #ifndef GW_ADMIN_H

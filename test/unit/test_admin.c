@@ -603,6 +603,43 @@ test_many_connections(void **state)
 
 
 static void
+test_idle_clients_give_way(void **state)
+{
+    int        i;
+    fx_t      *fx;
+    gw_buf_t   r;
+    client_t   idle[4];
+
+    fx = *state;
+    /* a timeout far longer than the test: only eviction can make room */
+    gw_admin_set_limits(fx->admin, 600000, 4);
+
+    for (i = 0; i < 4; i++) {
+        client_open(&idle[i], gw_admin_port(fx->admin));
+    }
+    while (gw_admin_nconns(fx->admin) < 4) {
+        loop_once(fx->admin);
+    }
+    client_send(&idle[3], "GET /hea", 8);
+
+    /* a health check still gets through, in place of the idlest client */
+    exchange(fx, "GET /healthz HTTP/1.1\r\n\r\n", &r);
+    assert_status(&r, "HTTP/1.1 200 OK");
+    gw_buf_free(&r);
+
+    assert_true(gw_admin_nconns(fx->admin) <= 4);
+
+    client_read(&idle[0]);
+    assert_true(idle[0].done);
+    assert_int_equal(idle[0].in.len, 0);
+
+    for (i = 0; i < 4; i++) {
+        client_close(&idle[i]);
+    }
+}
+
+
+static void
 test_addresses(void **state)
 {
     size_t       i;
@@ -728,6 +765,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_silent_client_dropped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_many_connections, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idle_clients_give_way, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
         cmocka_unit_test(test_addresses),
