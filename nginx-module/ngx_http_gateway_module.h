@@ -3,6 +3,7 @@
  * ngx_http_gateway_module: types shared by its files.
  *
  *   ngx_http_gateway_module.c   directives, configuration, handlers
+ *   ngx_http_gateway_tag.c      the tag directives and the peers' tags
  *   ngx_http_gateway_zone.c     the shared memory zone and its series
  *   ngx_http_gateway_report.c   the JSON status document
  */
@@ -111,8 +112,11 @@ typedef struct {
     /* the epoch of the zone this configuration's tags point into */
     ngx_uint_t                        epoch;
 
-    ngx_array_t                       tags;        /* ngx_http_gateway_tag_t * */
-    ngx_array_t                       upstreams;   /* ngx_http_gateway_srv_conf_t * */
+    /* of ngx_http_gateway_tag_t *, upstreams before their peers */
+    ngx_array_t                       tags;
+
+    /* of ngx_http_gateway_srv_conf_t *, the tagged upstream{} blocks */
+    ngx_array_t                       upstreams;
 } ngx_http_gateway_main_conf_t;
 
 
@@ -137,6 +141,17 @@ extern ngx_module_t               ngx_http_gateway_module;
 /* indexed by kind; each list ends with an empty name */
 extern ngx_http_gateway_field_t  *ngx_http_gateway_fields[];
 
+
+char *ngx_http_gateway_server_tag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gateway_route_tag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gateway_backend_tag(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_gateway_init_peers(ngx_conf_t *cf,
+    ngx_http_gateway_srv_conf_t *gscf);
+ngx_http_gateway_tag_t *ngx_http_gateway_peer_find(
+    ngx_http_gateway_srv_conf_t *gscf, ngx_str_t *name);
 
 ngx_int_t ngx_http_gateway_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 void ngx_http_gateway_zone_update(ngx_cycle_t *cycle,
