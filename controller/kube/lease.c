@@ -173,11 +173,19 @@ gw_kube_lease_timeout_ms(const gw_kube_lease_t *l)
     }
 
     now = gw_kube_now_ms();
-    t = l->next_ms;
 
-    /* a leader must notice the renew deadline on time */
-    if (l->st.leader && l->st.renewed_ms + l->st.renew_deadline_ms < t) {
+    /* with a request out, its answer is the next thing to wait for */
+    t = (l->req == GW_LEASE_IDLE) ? l->next_ms : -1;
+
+    /* but a leader must notice the renew deadline on time */
+    if (l->st.leader
+        && (t == -1 || l->st.renewed_ms + l->st.renew_deadline_ms < t))
+    {
         t = l->st.renewed_ms + l->st.renew_deadline_ms;
+    }
+
+    if (t == -1) {
+        return -1;
     }
 
     return t > now ? (long) (t - now) : 0;

@@ -119,8 +119,9 @@ gw_kube_lease_t *gw_kube_lease_new(gw_kube_t *k,
 
 /*
  * Moves the election on: call it from the loop at least every
- * gw_kube_lease_timeout_ms().  on_change is called from here and from
- * gw_kube_perform() when leadership changes.
+ * gw_kube_lease_timeout_ms() (-1: not before an answer comes).
+ * on_change is called from here and from gw_kube_perform() when
+ * leadership changes.
  */
 void gw_kube_lease_tick(gw_kube_lease_t *l);
 long gw_kube_lease_timeout_ms(const gw_kube_lease_t *l);
