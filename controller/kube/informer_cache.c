@@ -131,6 +131,38 @@ gw_kcache_grow(gw_kcache_t *c)
 }
 
 
+static const char *
+gw_kcache_field(const cJSON *obj, const char *name)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(obj, name));
+}
+
+
+/*
+ * The API server changes the resourceVersion with every change, so equal
+ * ones (and the same apiVersion) mean the same object, without comparing
+ * what may be a large document (a CRD is hundreds of kilobytes).
+ */
+static int
+gw_kcache_same(const cJSON *a, const cJSON *b)
+{
+    const char  *rva, *rvb;
+
+    rva = gw_kcache_field(cJSON_GetObjectItem(a, "metadata"),
+                          "resourceVersion");
+    rvb = gw_kcache_field(cJSON_GetObjectItem(b, "metadata"),
+                          "resourceVersion");
+
+    if (rva == NULL || rvb == NULL) {
+        return cJSON_Compare(a, b, 1);
+    }
+
+    return strcmp(rva, rvb) == 0
+           && gw_streq(gw_kcache_field(a, "apiVersion"),
+                       gw_kcache_field(b, "apiVersion"));
+}
+
+
 const cJSON *
 gw_kcache_get(const gw_kcache_t *c, const char *ns, const char *name)
 {
@@ -167,7 +199,7 @@ gw_kcache_apply(gw_kcache_t *c, cJSON *obj, unsigned long mark)
     if (e != NULL) {
         e->mark = mark;
 
-        if (cJSON_Compare(e->obj, obj, 1)) {
+        if (gw_kcache_same(e->obj, obj)) {
             cJSON_Delete(obj);
             rc = GW_KCACHE_SAME;
             goto out;

@@ -44,7 +44,9 @@ const cJSON *gw_kcache_get(const gw_kcache_t *c, const char *ns,
 /*
  * Stores obj (the cache takes it) and marks its entry: returns
  * GW_WATCH_ADDED for a new object, GW_WATCH_MODIFIED for a changed one,
- * GW_KCACHE_SAME (obj freed) when it is identical to the cached one.
+ * GW_KCACHE_SAME (obj freed) when it is the cached one: the same
+ * resourceVersion and apiVersion (the same JSON when either has no
+ * resourceVersion).
  * GW_ERR (obj freed) when it has no metadata.name.
  */
 int gw_kcache_apply(gw_kcache_t *c, cJSON *obj, unsigned long mark);

@@ -301,6 +301,27 @@ test_cache_relist_deletions(void **state)
                      GW_WATCH_MODIFIED);
     assert_string_equal(cached_rv(&c, "a", "web"), "5");
 
+    /* the same resourceVersion under another apiVersion is a change */
+    o = obj("a", "web", "5");
+    cJSON_AddStringToObject(o, "apiVersion", "v2");
+    assert_int_equal(gw_kcache_apply(&c, o, 1), GW_WATCH_MODIFIED);
+    o = obj("a", "web", "5");
+    assert_int_equal(gw_kcache_apply(&c, o, 1), GW_WATCH_MODIFIED);
+
+    /* without resourceVersions the content decides */
+    o = cJSON_Parse("{\"metadata\":{\"name\":\"plain\"},\"x\":1}");
+    assert_int_equal(gw_kcache_apply(&c, o, 1), GW_WATCH_ADDED);
+    o = cJSON_Parse("{\"metadata\":{\"name\":\"plain\"},\"x\":1}");
+    assert_int_equal(gw_kcache_apply(&c, o, 1), GW_KCACHE_SAME);
+    o = cJSON_Parse("{\"metadata\":{\"name\":\"plain\"},\"x\":2}");
+    assert_int_equal(gw_kcache_apply(&c, o, 1), GW_WATCH_MODIFIED);
+    o = obj(NULL, "plain", "1");
+    assert_non_null(o);
+    removed = gw_kcache_remove(&c, o);
+    assert_non_null(removed);
+    cJSON_Delete(removed);
+    cJSON_Delete(o);
+
     /* nameless objects are refused */
     o = cJSON_Parse("{\"metadata\":{}}");
     assert_int_equal(gw_kcache_apply(&c, o, 1), GW_ERR);
