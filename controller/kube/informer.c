@@ -316,19 +316,20 @@ static void
 gw_inf_retry(gw_informer_t *in, int relist, long retry_after_s,
     const char *why)
 {
-    long  delay;
+    long         delay;
+    const char  *what;
 
     delay = gw_backoff_next(&in->backoff, retry_after_s,
                             gw_inf_rand(in->owner));
+
+    what = in->state == GW_INF_LIST ? "list failed" : "watch failed";
 
     in->state = GW_INF_WAIT;
     in->retry_list = relist;
     in->retry_at = gw_kube_now_ms() + delay;
 
-    gw_log(GW_LOG_WARN, relist ? "list failed, retrying"
-                               : "watch failed, reconnecting",
-           "kind", in->def->kind, "error", why, "retry_ms",
-           gw_log_int(delay), NULL);
+    gw_log(GW_LOG_WARN, what, "kind", in->def->kind, "error", why, "retry",
+           relist ? "list" : "watch", "retry_ms", gw_log_int(delay), NULL);
 }
 
 
@@ -611,8 +612,15 @@ gw_inf_watch_done(void *data, const gw_kube_response_t *r)
         return;
     }
 
+    /*
+     * No answer (the connection broke, the server restarts): resume from
+     * the resourceVersion we have, a 410 tells if it is too old.  The
+     * server refused the watch (e.g. 504 "Too large resource version"
+     * after it lost its data): list again, as client-go does.  429 is
+     * only "later".
+     */
     in->owner->stats.reconnects++;
-    gw_inf_failed(in, r, 0);
+    gw_inf_failed(in, r, r->status != 0 && r->status != 429);
 }
 
 
