@@ -28,27 +28,12 @@
 #include "core/gw_log.h"
 #include "kube/informer_int.h"
 
-#define GW_GATEWAY_GROUP      "gateway.networking.k8s.io"
 #define GW_LIST_LIMIT         500
 #define GW_LIST_TIMEOUT_MS    60000
 #define GW_WATCH_SECONDS      300        /* randomised by +/- 10 % */
 #define GW_WATCH_GRACE_MS     30000      /* client deadline past the server's */
-#define GW_REDISCOVER_MS      30000
 #define GW_CRD_SETTLE_MS      1000       /* a burst of CRD changes -> one */
 #define GW_WATCH_SHORT_MS     1000       /* a watch shorter is suspicious */
-#define GW_DISC_TIMEOUT_MS    10000
-
-
-typedef struct {
-    const char   *kind;
-    const char   *group;           /* "" for the core group */
-    const char   *resource;
-    const char   *versions[4];     /* most preferred first */
-    const char   *selector;        /* extra query, or NULL */
-    unsigned      discovered:1;    /* served only if discovery says so */
-    unsigned      optional:1;      /* refused or absent: not waited for */
-    unsigned      gateway_crds:1;  /* keep only Gateway API CRDs */
-} gw_kind_def_t;
 
 
 static const gw_kind_def_t  gw_kind_defs[] = {
@@ -81,77 +66,14 @@ static const gw_kind_def_t  gw_kind_defs[] = {
       { "v1", "v1alpha3" }, NULL, 1, 0, 0 },
 };
 
-#define GW_NKINDS  gw_countof(gw_kind_defs)
-
-/* The Gateway API versions discovery asks about. */
-static const char  *gw_gateway_versions[] = {
-    "v1", "v1beta1", "v1alpha3", "v1alpha2"
-};
-
-#define GW_NVERSIONS  gw_countof(gw_gateway_versions)
-
-
-typedef enum {
-    GW_INF_OFF = 0,
-    GW_INF_LIST,
-    GW_INF_WATCH,
-    GW_INF_WAIT
-} gw_inf_state_e;
-
-
-typedef struct {
-    gw_informers_t        *owner;
-    const gw_kind_def_t   *def;
-    gw_inf_state_e         state;
-    char                   version[16];     /* "" when not served */
-    char                   api_version[64];
-    gw_kcache_t            cache;
-    unsigned long          mark;            /* of the list in progress */
-    char                  *rv;              /* where the watch resumes */
-    char                  *cont;            /* next LIST page */
-    unsigned long          req;             /* request id, 0: none */
-    gw_buf_t               body;            /* LIST page being read */
-    gw_backoff_t           backoff;
-    long long              retry_at;        /* WAIT: when */
-    int                    retry_list;      /* WAIT ends in a LIST */
-    long long              watch_start;
-    unsigned long          watch_events;
-    int                    listed;          /* listed once since started */
-    int                    failed;          /* optional kind refused */
-    int                    absent_logged;
-} gw_informer_t;
-
-
-typedef struct {
-    gw_informers_t        *owner;
-    unsigned               index;           /* in gw_gateway_versions */
-    unsigned long          req;
-    gw_buf_t               body;
-    long                   status;          /* 0 while out */
-    cJSON                 *resources;       /* the APIResourceList */
-} gw_discovery_t;
-
-
-struct gw_informers_s {
-    gw_kube_t             *k;
-    gw_informer_event_pt   cb;
-    void                  *data;
-    gw_informer_t          kinds[GW_NKINDS];
-    gw_discovery_t         disc[GW_NVERSIONS];
-    unsigned               disc_pending;
-    int                    discovered;      /* discovery ran once */
-    long long              disc_at;         /* next discovery, 0: none */
-    gw_backoff_t           disc_backoff;
-    gw_informers_stats_t   stats;
-    unsigned               seed;
-};
+_Static_assert(gw_countof(gw_kind_defs) == GW_NKINDS, "GW_NKINDS");
 
 
 static void gw_inf_list(gw_informer_t *in);
 static void gw_inf_watch(gw_informer_t *in);
 
 
-static unsigned
+unsigned
 gw_inf_rand(gw_informers_t *inf)
 {
     /* xorshift32: jitter only, nothing secret */
@@ -247,20 +169,6 @@ static void
 gw_inf_gone(void *data, const cJSON *obj)
 {
     gw_inf_emit(data, GW_WATCH_DELETED, obj);
-}
-
-
-/* Runs discovery in delay_ms, unless it is due sooner already. */
-static void
-gw_disc_soon(gw_informers_t *inf, long delay_ms)
-{
-    long long  at;
-
-    at = gw_kube_now_ms() + delay_ms;
-
-    if (inf->disc_at == 0 || inf->disc_at > at) {
-        inf->disc_at = at;
-    }
 }
 
 
@@ -667,7 +575,7 @@ gw_inf_watch(gw_informer_t *in)
 }
 
 
-static void
+void
 gw_inf_start(gw_informer_t *in, const char *version)
 {
     snprintf(in->version, sizeof(in->version), "%s", version);
@@ -692,7 +600,7 @@ gw_inf_start(gw_informer_t *in, const char *version)
 
 
 /* Stops a kind; its objects are reported DELETED when forget is set. */
-static void
+void
 gw_inf_stop(gw_informer_t *in, int forget)
 {
     if (in->req != 0) {
@@ -709,199 +617,6 @@ gw_inf_stop(gw_informer_t *in, int forget)
     if (forget) {
         /* no entry carries this mark: every object goes */
         gw_kcache_sweep(&in->cache, in->mark + 1, gw_inf_gone, in);
-    }
-}
-
-
-/* Discovery ----------------------------------------------------------- */
-
-
-static int
-gw_disc_serves(const gw_discovery_t *d, const char *resource)
-{
-    const cJSON  *r;
-
-    if (d->status != 200) {
-        return 0;
-    }
-
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(d->resources, "resources")) {
-        if (gw_streq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")),
-                     resource))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* Every version answered: start, stop or switch the Gateway API kinds. */
-static void
-gw_disc_apply(gw_informers_t *inf)
-{
-    size_t          i, v, j;
-    int             missing;
-    const char     *want;
-    gw_informer_t  *in;
-
-    missing = 0;
-
-    for (i = 0; i < GW_NKINDS; i++) {
-        in = &inf->kinds[i];
-        if (!in->def->discovered) {
-            continue;
-        }
-
-        want = NULL;
-        for (j = 0; j < gw_countof(in->def->versions) && want == NULL; j++) {
-            for (v = 0; v < GW_NVERSIONS && in->def->versions[j] != NULL;
-                 v++)
-            {
-                if (strcmp(gw_gateway_versions[v], in->def->versions[j]) == 0
-                    && gw_disc_serves(&inf->disc[v], in->def->resource))
-                {
-                    want = in->def->versions[j];
-                    break;
-                }
-            }
-        }
-
-        if (want == NULL) {
-            missing = 1;
-
-            if (in->state != GW_INF_OFF) {
-                gw_log(GW_LOG_WARN, "CRD gone, forgetting its objects",
-                       "kind", in->def->kind, NULL);
-                gw_inf_stop(in, 1);
-
-            } else if (!in->absent_logged) {
-                gw_log(GW_LOG_INFO, "kind not served (CRD not installed), "
-                       "looking again every 30 s", "kind", in->def->kind,
-                       NULL);
-                in->absent_logged = 1;
-            }
-
-            continue;
-        }
-
-        if (in->state != GW_INF_OFF && strcmp(in->version, want) == 0) {
-            continue;
-        }
-
-        if (in->state != GW_INF_OFF) {
-            /* another version is preferred now: list it over the cache */
-            gw_inf_stop(in, 0);
-        }
-
-        gw_inf_start(in, want);
-    }
-
-    inf->discovered = 1;
-    gw_backoff_reset(&inf->disc_backoff);
-
-    if (missing) {
-        gw_disc_soon(inf, GW_REDISCOVER_MS);
-    }
-}
-
-
-static void
-gw_disc_line(void *data, const char *line, size_t len)
-{
-    gw_discovery_t  *d = data;
-
-    gw_buf_append(&d->body, line, len);
-    gw_buf_putc(&d->body, '\n');
-}
-
-
-static void
-gw_disc_done(void *data, const gw_kube_response_t *r)
-{
-    size_t           i;
-    long             delay;
-    gw_discovery_t  *d = data;
-    gw_informers_t  *inf = d->owner;
-
-    d->req = 0;
-    inf->disc_pending--;
-
-    cJSON_Delete(d->resources);
-    d->resources = NULL;
-    d->status = r->status;
-
-    if (r->status == 200) {
-        d->resources = cJSON_ParseWithLength(d->body.data, d->body.len);
-        if (d->resources == NULL) {
-            d->status = -1;
-        }
-    }
-
-    gw_buf_reset(&d->body);
-
-    if (inf->disc_pending > 0) {
-        return;
-    }
-
-    for (i = 0; i < GW_NVERSIONS; i++) {
-        if (inf->disc[i].status != 200 && inf->disc[i].status != 404) {
-            /* not a clear answer: change nothing, ask again */
-            delay = gw_backoff_next(&inf->disc_backoff, r->retry_after,
-                                    gw_inf_rand(inf));
-            gw_disc_soon(inf, delay);
-            gw_log(GW_LOG_WARN, "discovery failed, retrying", "version",
-                   gw_gateway_versions[i], "status",
-                   gw_log_int(inf->disc[i].status), "retry_ms",
-                   gw_log_int(delay), NULL);
-            return;
-        }
-    }
-
-    gw_disc_apply(inf);
-}
-
-
-static void
-gw_disc_start(gw_informers_t *inf)
-{
-    size_t           i;
-    gw_err_t         err;
-    gw_buf_t         path;
-    gw_discovery_t  *d;
-
-    inf->disc_at = 0;
-    gw_buf_init(&path);
-
-    for (i = 0; i < GW_NVERSIONS; i++) {
-        d = &inf->disc[i];
-        d->status = 0;
-        gw_buf_reset(&d->body);
-        gw_buf_reset(&path);
-        gw_buf_printf(&path, "/apis/" GW_GATEWAY_GROUP "/%s",
-                      gw_gateway_versions[i]);
-
-        if (gw_kube_stream(inf->k, path.data, GW_DISC_TIMEOUT_MS,
-                           gw_disc_line, gw_disc_done, d, &d->req, &err)
-            != GW_OK)
-        {
-            d->req = 0;
-            d->status = -1;
-            gw_log(GW_LOG_ERROR, "discovery request failed", "error",
-                   err.msg, NULL);
-            continue;
-        }
-
-        inf->disc_pending++;
-    }
-
-    gw_buf_free(&path);
-
-    if (inf->disc_pending == 0) {
-        inf->disc_at = gw_kube_now_ms()
-                       + gw_backoff_next(&inf->disc_backoff, 0,
-                                         gw_inf_rand(inf));
     }
 }
 

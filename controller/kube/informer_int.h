@@ -1,7 +1,9 @@
 /*
- * ngx-gateway: the parts of the informers that need no API server (see
- * informer_cache.c): the object cache with relist reconciliation, watch
- * event parsing, retry backoff.  Shared with the unit tests.
+ * ngx-gateway: the informers' insides.  First the parts that need no API
+ * server (informer_cache.c), shared with the unit tests: the object cache
+ * with relist reconciliation, watch event parsing, retry backoff.  Then
+ * the state shared by informer.c (LIST + WATCH per kind) and
+ * informer_disc.c (which Gateway API kinds are served).
  */
 
 #ifndef GW_KUBE_INFORMER_INT_H
@@ -9,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/gw_buf.h"
 #include "kube/informer.h"
 
 
@@ -105,5 +108,89 @@ void gw_backoff_reset(gw_backoff_t *b);
 
 /* Retry-After from a Status body (details.retryAfterSeconds), or 0. */
 long gw_status_retry_after(const char *body, size_t len);
+
+
+/* The informers' state, shared by informer.c and informer_disc.c. */
+
+#define GW_GATEWAY_GROUP  "gateway.networking.k8s.io"
+#define GW_NKINDS         15     /* entries of gw_kind_defs[] */
+#define GW_NVERSIONS      4      /* Gateway API versions discovery asks */
+
+typedef struct {
+    const char   *kind;
+    const char   *group;           /* "" for the core group */
+    const char   *resource;
+    const char   *versions[4];     /* most preferred first */
+    const char   *selector;        /* extra query, or NULL */
+    unsigned      discovered:1;    /* served only if discovery says so */
+    unsigned      optional:1;      /* refused or absent: not waited for */
+    unsigned      gateway_crds:1;  /* keep only Gateway API CRDs */
+} gw_kind_def_t;
+
+
+typedef enum {
+    GW_INF_OFF = 0,
+    GW_INF_LIST,
+    GW_INF_WATCH,
+    GW_INF_WAIT
+} gw_inf_state_e;
+
+
+typedef struct {
+    gw_informers_t        *owner;
+    const gw_kind_def_t   *def;
+    gw_inf_state_e         state;
+    char                   version[16];     /* "" when not served */
+    char                   api_version[64];
+    gw_kcache_t            cache;
+    unsigned long          mark;            /* of the list in progress */
+    char                  *rv;              /* where the watch resumes */
+    char                  *cont;            /* next LIST page */
+    unsigned long          req;             /* request id, 0: none */
+    gw_buf_t               body;            /* LIST page being read */
+    gw_backoff_t           backoff;
+    long long              retry_at;        /* WAIT: when */
+    int                    retry_list;      /* WAIT ends in a LIST */
+    long long              watch_start;
+    unsigned long          watch_events;
+    int                    listed;          /* listed once since started */
+    int                    failed;          /* optional kind refused */
+    int                    absent_logged;
+} gw_informer_t;
+
+
+typedef struct {
+    gw_informers_t        *owner;
+    unsigned               index;           /* in gw_gateway_versions */
+    unsigned long          req;
+    gw_buf_t               body;
+    long                   status;          /* 0 while out */
+    cJSON                 *resources;       /* the APIResourceList */
+} gw_discovery_t;
+
+
+struct gw_informers_s {
+    gw_kube_t             *k;
+    gw_informer_event_pt   cb;
+    void                  *data;
+    gw_informer_t          kinds[GW_NKINDS];
+    gw_discovery_t         disc[GW_NVERSIONS];
+    unsigned               disc_pending;
+    int                    discovered;      /* discovery ran once */
+    long long              disc_at;         /* next discovery, 0: none */
+    gw_backoff_t           disc_backoff;
+    gw_informers_stats_t   stats;
+    unsigned               seed;
+};
+
+
+/* informer.c */
+void gw_inf_start(gw_informer_t *in, const char *version);
+void gw_inf_stop(gw_informer_t *in, int forget);
+unsigned gw_inf_rand(gw_informers_t *inf);
+
+/* informer_disc.c */
+void gw_disc_start(gw_informers_t *inf);
+void gw_disc_soon(gw_informers_t *inf, long delay_ms);
 
 #endif /* GW_KUBE_INFORMER_INT_H */
