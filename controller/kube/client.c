@@ -735,14 +735,20 @@ gw_kube_perform(gw_kube_t *k)
     CURLMsg         *msg;
     void            *priv;
     CURLcode         result;
-    gw_kube_xfer_t  *x, *next;
+    gw_kube_xfer_t  *x;
 
-    /* requests that could not be handed to libcurl fail here */
-    for (x = k->xfers; x != NULL; x = next) {
-        next = x->next;
+    /*
+     * Requests that could not be handed to libcurl fail here; a done
+     * callback may start or cancel others, so look from the start again.
+     */
+    x = k->xfers;
+    while (x != NULL) {
         if (!x->added && x->failure != NULL) {
             gw_kube_finish(k, x, CURLE_FAILED_INIT);
+            x = k->xfers;
+            continue;
         }
+        x = x->next;
     }
 
     k->in_curl = 1;
