@@ -59,6 +59,7 @@ typedef struct {
     const char  *body;
     size_t       len;
     const char  *error;
+    long         retry_after;   /* seconds of a Retry-After header, or 0 */
 } gw_kube_response_t;
 
 typedef void (*gw_kube_done_pt)(void *data, const gw_kube_response_t *r);
@@ -77,6 +78,8 @@ int gw_kube_request(gw_kube_t *k, const char *method, const char *path,
  * A streaming request (WATCH): line is called for every complete line of
  * the body as it arrives (without the '\n'), then done once when the
  * stream ends for any reason.  Returns an id for gw_kube_cancel().
+ * Lines are those of a 2xx answer; any other answer's body (a Status) is
+ * given whole to done.
  */
 typedef void (*gw_kube_line_pt)(void *data, const char *line, size_t len);
 
