@@ -28,6 +28,10 @@ static const char  *gw_usage =
     "commands:\n"
     "  run -f PATH       standalone controller: serve the manifests in PATH\n"
     "                    with a local nginx, apply changes as files change\n"
+    "  run [--kubeconfig PATH]\n"
+    "                    Kubernetes mode: watch the API server (in-cluster,\n"
+    "                    $KUBECONFIG or PATH), program the local nginx, write\n"
+    "                    status (the Lease holder only)\n"
     "  render -f PATH    print the nginx configuration for PATH\n"
     "  status -f PATH    print the status the controller would write\n"
     "  status --state-dir DIR\n"
@@ -51,7 +55,23 @@ static const char  *gw_usage =
     "      --worker-processes N    nginx worker processes (default auto)\n"
     "      --templates DIR         load templates from DIR (development)\n"
     "      --log-level LEVEL       debug, info, warn, error (default info)\n"
-    "      --log-format FORMAT     logfmt or json (default logfmt)\n";
+    "      --log-format FORMAT     logfmt or json (default logfmt)\n"
+    "      --admin-address ADDR    /healthz, /readyz, /metrics (default\n"
+    "                              127.0.0.1:9113 standalone, 0.0.0.0:9113\n"
+    "                              in Kubernetes mode; \"off\" disables)\n"
+    "\n"
+    "Kubernetes mode:\n"
+    "      --kubeconfig PATH       kubeconfig (default $KUBECONFIG, else the\n"
+    "                              in-cluster service account)\n"
+    "      --lease-name NAME       leader election Lease (default\n"
+    "                              ngx-gateway-leader)\n"
+    "      --lease-namespace NS    its namespace (default the pod's or the\n"
+    "                              kubeconfig context's, else default)\n"
+    "      --no-leader-election    write status without a Lease (one replica)\n"
+    "      --publish-service NS/NAME\n"
+    "                              report the addresses of this Service\n"
+    "                              (LoadBalancer ingress, else ClusterIP) in\n"
+    "                              Gateway status; default $POD_IP\n";
 
 
 enum {
@@ -64,7 +84,13 @@ enum {
     GW_OPT_WORKERS,
     GW_OPT_TEMPLATES,
     GW_OPT_LOG_LEVEL,
-    GW_OPT_LOG_FORMAT
+    GW_OPT_LOG_FORMAT,
+    GW_OPT_ADMIN,
+    GW_OPT_KUBECONFIG,
+    GW_OPT_LEASE_NAME,
+    GW_OPT_LEASE_NS,
+    GW_OPT_NO_LEADER,
+    GW_OPT_PUBLISH
 };
 
 
@@ -73,6 +99,7 @@ typedef struct {
     const char    *output;
     const char    *templates;
     int            state_dir_set;
+    int            admin_set;
     char           module_buf[PATH_MAX];
     char           state_buf[PATH_MAX];
 } gw_cli_t;
@@ -127,6 +154,12 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         { "templates", required_argument, NULL, GW_OPT_TEMPLATES },
         { "log-level", required_argument, NULL, GW_OPT_LOG_LEVEL },
         { "log-format", required_argument, NULL, GW_OPT_LOG_FORMAT },
+        { "admin-address", required_argument, NULL, GW_OPT_ADMIN },
+        { "kubeconfig", required_argument, NULL, GW_OPT_KUBECONFIG },
+        { "lease-name", required_argument, NULL, GW_OPT_LEASE_NAME },
+        { "lease-namespace", required_argument, NULL, GW_OPT_LEASE_NS },
+        { "no-leader-election", no_argument, NULL, GW_OPT_NO_LEADER },
+        { "publish-service", required_argument, NULL, GW_OPT_PUBLISH },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -196,6 +229,30 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
             } else {
                 return gw_cli_fail("unknown log format", optarg);
             }
+            break;
+        case GW_OPT_ADMIN:
+            cli->app.admin_address = strcmp(optarg, "off") == 0 ? NULL
+                                                                : optarg;
+            cli->admin_set = 1;
+            break;
+        case GW_OPT_KUBECONFIG:
+            cli->app.kubeconfig = optarg;
+            break;
+        case GW_OPT_LEASE_NAME:
+            cli->app.lease_name = optarg;
+            break;
+        case GW_OPT_LEASE_NS:
+            cli->app.lease_namespace = optarg;
+            break;
+        case GW_OPT_NO_LEADER:
+            cli->app.leader_election = 0;
+            break;
+        case GW_OPT_PUBLISH:
+            if (strchr(optarg, '/') == NULL) {
+                return gw_cli_fail("--publish-service wants NAMESPACE/NAME",
+                                   optarg);
+            }
+            cli->app.publish_service = optarg;
             break;
         case 'h':
             fputs(gw_usage, stdout);
@@ -399,6 +456,8 @@ main(int argc, char **argv)
     cli.app.default_address = "127.0.0.1";
     cli.app.state_dir = GW_DEFAULT_STATE_DIR;
     cli.app.nginx_bin = "/usr/sbin/nginx";
+    cli.app.leader_election = 1;
+    cli.app.lease_name = "ngx-gateway-leader";
     cli.output = "json";
     gw_cli_default_module(&cli);
 
@@ -430,7 +489,7 @@ main(int argc, char **argv)
         return gw_cli_fail("unknown command", cmd);
     }
 
-    if (cli.app.manifests == NULL) {
+    if (cli.app.manifests == NULL && strcmp(cmd, "run") != 0) {
         return gw_cli_fail("missing -f PATH", NULL);
     }
 
@@ -442,7 +501,14 @@ main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     if (strcmp(cmd, "run") == 0) {
-        rc = gw_app_run(&cli.app);
+        if (!cli.admin_set) {
+            cli.app.admin_address = cli.app.manifests != NULL
+                                    ? "127.0.0.1:9113" : "0.0.0.0:9113";
+        }
+        /* standalone on a laptop keeps serving if 9113 is taken */
+        cli.app.admin_required = cli.admin_set || cli.app.manifests == NULL;
+        rc = cli.app.manifests != NULL ? gw_app_run(&cli.app)
+                                       : gw_kube_run(&cli.app);
         goto out;
     }
 

@@ -58,17 +58,6 @@ struct gw_admin_s {
 };
 
 
-static long long
-gw_admin_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-
 /* "host:port", "[ipv6]:port", ":port" into host and port */
 static int
 gw_admin_parse_address(const char *address, char *host, size_t host_len,
@@ -326,7 +315,7 @@ gw_admin_fds(gw_admin_t *a, int *fds, short *events, size_t max)
     n = 0;
 
     /* when full, a new client can still take an idle one's slot */
-    if (n < max && gw_admin_now_ms() >= a->accept_after
+    if (n < max && (long long) gw_now_ms() >= a->accept_after
         && (a->nconns < a->max_conns || gw_admin_idlest(a) != NULL))
     {
         fds[n] = a->fd;
@@ -392,7 +381,7 @@ gw_admin_timeout_ms(const gw_admin_t *a)
     size_t     i;
     long long  now, next;
 
-    now = gw_admin_now_ms();
+    now = (long long) gw_now_ms();
     next = -1;
 
     if (a->accept_after > now) {
@@ -764,7 +753,7 @@ gw_admin_process(gw_admin_t *a)
     long long         now;
     gw_admin_conn_t  *c;
 
-    now = gw_admin_now_ms();
+    now = (long long) gw_now_ms();
 
     gw_admin_accept(a, now);
 

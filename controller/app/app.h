@@ -10,8 +10,10 @@
 #include "core/gw_buf.h"
 #include <cjson/cJSON.h>
 
+#include "admin/endpoints.h"
 #include "dataplane/dataplane.h"
 #include "graph/graph.h"
+#include "metrics/metrics.h"
 #include "runtime/runtime.h"
 #include "source/file.h"
 #include "store/store.h"
@@ -25,6 +27,15 @@ typedef struct {
     const char  *nginx_bin;
     int          port_offset;
     int          worker_processes;
+    const char  *admin_address;    /* NULL: no admin endpoint */
+    int          admin_required;   /* 0: a busy address is only a warning */
+
+    /* Kubernetes mode */
+    const char  *kubeconfig;       /* NULL: $KUBECONFIG or in-cluster */
+    int          leader_election;
+    const char  *lease_name;
+    const char  *lease_namespace;  /* NULL: the kubeconfig's or default */
+    const char  *publish_service;  /* NS/NAME: status addresses from it */
 } gw_app_conf_t;
 
 /* One reconcile's worth of derived state, from one arena. */
@@ -47,6 +58,28 @@ int gw_plan_build(gw_plan_t *p, const gw_store_t *store,
     const gw_app_conf_t *conf, gw_err_t *err);
 void gw_plan_release(gw_plan_t *p);
 
+/* The controller's own metrics (app/metrics.c). */
+typedef struct {
+    gw_metrics_t  *reg;
+    gw_metric_t   *build_info;
+    gw_metric_t   *reloads;
+    gw_metric_t   *reload_failures;
+    gw_metric_t   *reload_seconds;
+    gw_metric_t   *reconcile_seconds;
+    gw_metric_t   *change_to_live;
+    gw_metric_t   *last_reload;
+    gw_metric_t   *generation;
+    gw_metric_t   *resources;
+    gw_metric_t   *watch_reconnects;
+    gw_metric_t   *relists;
+    gw_metric_t   *status_writes;
+} gw_ctl_metrics_t;
+
+int gw_ctl_metrics_init(gw_ctl_metrics_t *m, gw_err_t *err);
+void gw_ctl_metrics_release(gw_ctl_metrics_t *m);
+void gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
+    const gw_graph_t *g);
+
 /* The controller's state, whatever the source. */
 typedef struct {
     const gw_app_conf_t  *conf;
@@ -56,6 +89,10 @@ typedef struct {
     int                   live_ok;    /* the last apply succeeded */
     int                   ever_live;  /* a configuration went live once */
     char                  live_error[GW_ERR_MSG_LEN];
+    long long             changed_ms; /* first change not yet live, or 0 */
+    gw_ctl_metrics_t      metrics;
+    gw_admin_health_t     health;     /* what /healthz, /readyz answer */
+    gw_admin_t           *admin;      /* NULL without --admin-address */
 } gw_ctl_t;
 
 int gw_ctl_init(gw_ctl_t *c, const gw_app_conf_t *conf, gw_err_t *err);
@@ -63,12 +100,16 @@ int gw_ctl_init(gw_ctl_t *c, const gw_app_conf_t *conf, gw_err_t *err);
 /* Stops nginx and frees everything. */
 void gw_ctl_release(gw_ctl_t *c);
 
+
 /*
  * Builds the plan from the store, makes it live unless it already is, and
  * computes the status.  Returns 1 when the status List changed (c->status
  * is then the new one, already logged and written to status.json).
  */
 int gw_ctl_reconcile(gw_ctl_t *c);
+
+/* Kubernetes mode (app/run_kube.c): returns the process exit code. */
+int gw_kube_run(const gw_app_conf_t *conf);
 
 /* The standalone controller: returns the process exit code. */
 int gw_app_run(const gw_app_conf_t *conf);

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/app.h"
 #include "core/gw_log.h"
@@ -29,6 +30,40 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
 
     app->rt.worker_processes = conf->worker_processes;
 
+    if (gw_ctl_metrics_init(&app->metrics, err) != GW_OK) {
+        gw_runtime_release(&app->rt);
+        gw_store_release(&app->store);
+        return GW_ERR;
+    }
+
+    app->health.metrics = app->metrics.reg;
+    snprintf(app->health.reason, sizeof(app->health.reason),
+             "no configuration is live yet");
+
+    if (conf->admin_address == NULL) {
+        return GW_OK;
+    }
+
+    app->admin = gw_admin_open(conf->admin_address, gw_admin_endpoints,
+                               &app->health, err);
+    if (app->admin == NULL && !conf->admin_required) {
+        gw_log(GW_LOG_WARN, "no admin endpoint (/healthz, /readyz, "
+               "/metrics): give --admin-address another address",
+               "address", conf->admin_address, "error", err->msg, NULL);
+        return GW_OK;
+    }
+
+    if (app->admin == NULL) {
+        gw_ctl_metrics_release(&app->metrics);
+        gw_runtime_release(&app->rt);
+        gw_store_release(&app->store);
+        return GW_ERR;
+    }
+
+    gw_log(GW_LOG_INFO, "admin endpoint listening", "address",
+           conf->admin_address, "port",
+           gw_log_int(gw_admin_port(app->admin)), NULL);
+
     return GW_OK;
 }
 
@@ -36,6 +71,11 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
 void
 gw_ctl_release(gw_ctl_t *app)
 {
+    if (app->admin != NULL) {
+        gw_admin_free(app->admin);
+        app->admin = NULL;
+    }
+    gw_ctl_metrics_release(&app->metrics);
     gw_runtime_stop(&app->rt);
     gw_runtime_release(&app->rt);
     gw_store_release(&app->store);
@@ -61,6 +101,11 @@ gw_ctl_write_status(gw_ctl_t *app, cJSON *status)
 
     if (gw_file_write_atomic(path, text, strlen(text), 0644, &err) != GW_OK) {
         gw_log(GW_LOG_ERROR, "writing status failed", "error", err.msg, NULL);
+        gw_metric_counter_add(app->metrics.status_writes, 1, "result",
+                              "file_error", NULL);
+    } else {
+        gw_metric_counter_add(app->metrics.status_writes, 1, "result",
+                              "file", NULL);
     }
 
     cJSON_free(text);
@@ -159,24 +204,72 @@ gw_ctl_log_conditions(gw_ctl_t *app, const cJSON *status)
 }
 
 
+/* A configuration went live: the reload metrics. */
+static void
+gw_ctl_metrics_live(gw_ctl_t *app)
+{
+    gw_ctl_metrics_t  *m;
+
+    m = &app->metrics;
+
+    gw_metric_histogram_observe(m->reload_seconds,
+                                app->rt.last_reload_ms / 1000, NULL);
+    gw_metric_gauge_set(m->last_reload, (double) time(NULL), NULL);
+    gw_metric_gauge_set(m->generation, (double) app->rt.generation, NULL);
+
+    if (app->changed_ms > 0) {
+        gw_metric_gauge_set(m->change_to_live,
+                            (gw_now_ms() - app->changed_ms) / 1000, NULL);
+    }
+}
+
+
+/* /readyz: ready once a configuration went live (later failures keep the
+ * last good one serving, so it stays ready). */
+static void
+gw_ctl_health(gw_ctl_t *app)
+{
+    app->health.ready = app->ever_live;
+
+    if (!app->ever_live) {
+        snprintf(app->health.reason, sizeof(app->health.reason), "%.250s",
+                 app->live_error[0] ? app->live_error
+                                    : "no configuration is live yet");
+    }
+}
+
+
 int
 gw_ctl_reconcile(gw_ctl_t *app)
 {
-    int                  changed;
+    int                  changed, built;
+    double               start;
     gw_err_t             err;
     gw_plan_t            plan;
     cJSON               *status;
     gw_status_outcome_t  outcome;
+    gw_ctl_metrics_t    *m;
 
-    if (gw_plan_build(&plan, &app->store, app->conf, &err) != GW_OK) {
+    m = &app->metrics;
+    start = gw_now_ms();
+    built = gw_plan_build(&plan, &app->store, app->conf, &err) == GW_OK;
+    gw_metric_histogram_observe(m->reconcile_seconds,
+                                (gw_now_ms() - start) / 1000, NULL);
+
+    if (!built) {
         gw_log(GW_LOG_ERROR, "rendering failed", "error", err.msg, NULL);
         app->live_ok = 0;
         snprintf(app->live_error, sizeof(app->live_error), "%s", err.msg);
+        gw_metric_counter_add(m->reload_failures, 1, "reason", "render",
+                              NULL);
 
     } else if (!gw_runtime_is_live(&app->rt, plan.http.data)) {
+        gw_metric_counter_add(m->reloads, 1, NULL);
+
         if (gw_runtime_apply(&app->rt, plan.http.data, &err) == GW_OK) {
             app->live_ok = 1;
             app->ever_live = 1;
+            gw_ctl_metrics_live(app);
             gw_log(GW_LOG_INFO, "configuration live", "generation",
                    gw_log_int((long long) app->rt.generation), "reload_ms",
                    gw_log_int((long long) app->rt.last_reload_ms), "pid",
@@ -185,6 +278,8 @@ gw_ctl_reconcile(gw_ctl_t *app)
             app->live_ok = 0;
             snprintf(app->live_error, sizeof(app->live_error), "%s",
                      err.msg);
+            gw_metric_counter_add(m->reload_failures, 1, "reason", "reload",
+                                  NULL);
             gw_log(GW_LOG_ERROR, "configuration rejected, the last good one "
                    "keeps serving", "error", err.msg, NULL);
             if (strstr(err.msg, "Permission denied") != NULL
@@ -199,8 +294,13 @@ gw_ctl_reconcile(gw_ctl_t *app)
         }
     }
 
+    app->changed_ms = 0;
+    gw_ctl_health(app);
+
     outcome.programmed = app->live_ok;
     outcome.message = app->live_error;
+
+    gw_ctl_metrics_resources(m, &app->store, plan.graph);
 
     status = gw_status_build(plan.graph, &outcome, app->status);
     gw_ctl_log_conditions(app, status);

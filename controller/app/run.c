@@ -63,8 +63,9 @@ gw_app_load(gw_app_t *app)
 static int
 gw_app_loop(gw_app_t *app, int sfd)
 {
-    int                      n, changed;
-    struct pollfd            fds[2];
+    int                      n, changed, timeout;
+    size_t                   nfds;
+    struct pollfd            fds[2 + GW_ADMIN_MAX_FDS];
     struct signalfd_siginfo  si;
 
     for ( ;; ) {
@@ -72,8 +73,19 @@ gw_app_loop(gw_app_t *app, int sfd)
         fds[0].events = POLLIN;
         fds[1].fd = gw_file_source_fd(app->src);
         fds[1].events = POLLIN;
+        nfds = 2;
+        timeout = 1000;
 
-        n = poll(fds, 2, 1000);
+        if (app->ctl.admin != NULL) {
+            nfds += gw_admin_pollfds(app->ctl.admin, fds + 2,
+                                     GW_ADMIN_MAX_FDS);
+            n = gw_admin_timeout_ms(app->ctl.admin);
+            if (n >= 0 && n < timeout) {
+                timeout = n;
+            }
+        }
+
+        n = poll(fds, nfds, timeout);
         if (n < 0 && errno != EINTR) {
             gw_log(GW_LOG_ERROR, "poll failed", "error", strerror(errno),
                    NULL);
@@ -90,6 +102,10 @@ gw_app_loop(gw_app_t *app, int sfd)
             }
         }
 
+        if (app->ctl.admin != NULL) {
+            gw_admin_process(app->ctl.admin);
+        }
+
         if (gw_runtime_reap(&app->ctl.rt)) {
             gw_log(GW_LOG_WARN, "nginx is gone: starting it again", NULL);
             gw_ctl_reconcile(&app->ctl);
@@ -97,6 +113,9 @@ gw_app_loop(gw_app_t *app, int sfd)
 
         if (n > 0 && (fds[1].revents & POLLIN)) {
             changed = gw_file_source_changed(app->src);
+            if (changed && app->ctl.changed_ms == 0) {
+                app->ctl.changed_ms = (long long) gw_now_ms();
+            }
             /* a burst of events becomes one reconcile */
             while (changed) {
                 gw_sleep_ms(GW_DEBOUNCE_MS);
@@ -107,6 +126,7 @@ gw_app_loop(gw_app_t *app, int sfd)
             if (changed && gw_app_load(app)) {
                 gw_ctl_reconcile(&app->ctl);
             }
+            app->ctl.changed_ms = 0;
         }
     }
 }

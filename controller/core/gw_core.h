@@ -43,4 +43,7 @@ int gw_streq(const char *a, const char *b);   /* NULL-safe */
 
 void gw_sleep_ms(long ms);
 
+/* Milliseconds (with fractions) since an arbitrary start: CLOCK_MONOTONIC. */
+double gw_now_ms(void);
+
 #endif /* GW_CORE_H */

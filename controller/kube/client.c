@@ -168,11 +168,7 @@ gw_kube_lines_finish(gw_kube_lines_t *lb, gw_kube_lines_pt line,
 long long
 gw_kube_now_ms(void)
 {
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long) gw_now_ms();
 }
 
 

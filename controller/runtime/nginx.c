@@ -22,17 +22,6 @@
 #define GW_CONFIRM_TIMEOUT_MS  15000
 
 
-static double
-gw_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-
 int
 gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
     const char *nginx_bin, const char *module_path, gw_err_t *err)
