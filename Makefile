@@ -38,7 +38,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 .PHONY: all deps module test unit unit-asan golden integration conformance \
         kube demo bench clean check-style
 
-all: $(BUILD)/ngx-gateway $(MODULE)
+all: $(BUILD)/ngx-gateway $(MODULE) $(BUILD)/kube-probe
 
 deps: | $(BUILD)
 	@bash deploy/deps.sh
@@ -78,6 +78,10 @@ $(BUILD)/libgw-asan.a: $(ASAN_OBJS)
 
 $(BUILD)/ngx-gateway: $(BUILD)/obj/controller/main.o $(BUILD)/libgw.a
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# A development tool: prints every informer event from an API server.
+$(BUILD)/kube-probe: tools/kube-probe.c $(BUILD)/libgw.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libgw.a $(PKG_LIBS) -lm
 
 module: $(MODULE)
 

@@ -3,9 +3,7 @@
  * the stand-in, test/kube/apiserver.py).  Prints every informer event,
  * when the caches are synced, and counters at the end.
  *
- *   cc -std=c11 -D_GNU_SOURCE -Icontroller -o build/kube-probe \
- *       tools/kube-probe.c build/libgw.a \
- *       $(pkg-config --libs libcurl libcjson yaml-0.1 libpcre2-8 openssl) -lm
+ *   make build/kube-probe   (part of `make all`)
  *   build/kube-probe [--kubeconfig PATH] [--seconds N]
  */
 
