@@ -53,6 +53,10 @@ static const char  *gw_usage =
     "      --module PATH           our nginx module (default: next to this\n"
     "                              binary)\n"
     "      --worker-processes N    nginx worker processes (default auto)\n"
+    "      --external-nginx        nginx runs beside the controller (its own\n"
+    "                              container, same state dir): signal it\n"
+    "                              through STATE_DIR/nginx.pid, never start\n"
+    "                              or stop it\n"
     "      --templates DIR         load templates from DIR (development)\n"
     "      --log-level LEVEL       debug, info, warn, error (default info)\n"
     "      --log-format FORMAT     logfmt or json (default logfmt)\n"
@@ -90,7 +94,8 @@ enum {
     GW_OPT_LEASE_NAME,
     GW_OPT_LEASE_NS,
     GW_OPT_NO_LEADER,
-    GW_OPT_PUBLISH
+    GW_OPT_PUBLISH,
+    GW_OPT_EXTERNAL
 };
 
 
@@ -160,6 +165,7 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         { "lease-namespace", required_argument, NULL, GW_OPT_LEASE_NS },
         { "no-leader-election", no_argument, NULL, GW_OPT_NO_LEADER },
         { "publish-service", required_argument, NULL, GW_OPT_PUBLISH },
+        { "external-nginx", no_argument, NULL, GW_OPT_EXTERNAL },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -253,6 +259,9 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
                                    optarg);
             }
             cli->app.publish_service = optarg;
+            break;
+        case GW_OPT_EXTERNAL:
+            cli->app.external_nginx = 1;
             break;
         case 'h':
             fputs(gw_usage, stdout);

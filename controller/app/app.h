@@ -29,6 +29,7 @@ typedef struct {
     int          worker_processes;
     const char  *admin_address;    /* NULL: no admin endpoint */
     int          admin_required;   /* 0: a busy address is only a warning */
+    int          external_nginx;   /* nginx runs in its own container */
 
     /* Kubernetes mode */
     const char  *kubeconfig;       /* NULL: $KUBECONFIG or in-cluster */
@@ -80,6 +81,8 @@ void gw_ctl_metrics_release(gw_ctl_metrics_t *m);
 void gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
     const gw_graph_t *g);
 
+#define GW_CTL_RETRY_MS  5000
+
 /* The controller's state, whatever the source. */
 typedef struct {
     const gw_app_conf_t  *conf;
@@ -90,6 +93,7 @@ typedef struct {
     int                   ever_live;  /* a configuration went live once */
     char                  live_error[GW_ERR_MSG_LEN];
     long long             changed_ms; /* first change not yet live, or 0 */
+    double                applied_ms; /* when the last reconcile ran */
     gw_ctl_metrics_t      metrics;
     gw_admin_health_t     health;     /* what /healthz, /readyz answer */
     gw_admin_t           *admin;      /* NULL without --admin-address */
@@ -107,6 +111,13 @@ void gw_ctl_release(gw_ctl_t *c);
  * is then the new one, already logged and written to status.json).
  */
 int gw_ctl_reconcile(gw_ctl_t *c);
+
+/*
+ * Milliseconds until a configuration that did not go live (a port still
+ * held, nginx's container not up yet) should be tried again: 0 when due,
+ * -1 when the last one is live.
+ */
+long gw_ctl_retry_ms(const gw_ctl_t *c);
 
 /* Kubernetes mode (app/run_kube.c): returns the process exit code. */
 int gw_kube_run(const gw_app_conf_t *conf);

@@ -29,6 +29,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     }
 
     app->rt.worker_processes = conf->worker_processes;
+    app->rt.external = conf->external_nginx;
 
     if (gw_ctl_metrics_init(&app->metrics, err) != GW_OK) {
         gw_runtime_release(&app->rt);
@@ -252,6 +253,7 @@ gw_ctl_reconcile(gw_ctl_t *app)
 
     m = &app->metrics;
     start = gw_now_ms();
+    app->applied_ms = start;
     built = gw_plan_build(&plan, &app->store, app->conf, &err) == GW_OK;
     gw_metric_histogram_observe(m->reconcile_seconds,
                                 (gw_now_ms() - start) / 1000, NULL);
@@ -309,4 +311,19 @@ gw_ctl_reconcile(gw_ctl_t *app)
     gw_plan_release(&plan);
 
     return changed;
+}
+
+
+long
+gw_ctl_retry_ms(const gw_ctl_t *c)
+{
+    double  due;
+
+    if (c->live_ok) {
+        return -1;
+    }
+
+    due = c->applied_ms + GW_CTL_RETRY_MS - gw_now_ms();
+
+    return due > 0 ? (long) due : 0;
 }

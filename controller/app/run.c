@@ -75,6 +75,10 @@ gw_app_loop(gw_app_t *app, int sfd)
         fds[1].events = POLLIN;
         nfds = 2;
         timeout = 1000;
+        n = (int) gw_ctl_retry_ms(&app->ctl);
+        if (n >= 0 && n < timeout) {
+            timeout = n;
+        }
 
         if (app->ctl.admin != NULL) {
             nfds += gw_admin_pollfds(app->ctl.admin, fds + 2,
@@ -104,6 +108,10 @@ gw_app_loop(gw_app_t *app, int sfd)
 
         if (app->ctl.admin != NULL) {
             gw_admin_process(app->ctl.admin);
+        }
+
+        if (gw_ctl_retry_ms(&app->ctl) == 0) {
+            gw_ctl_reconcile(&app->ctl);
         }
 
         if (gw_runtime_reap(&app->ctl.rt)) {

@@ -349,6 +349,9 @@ gw_kapp_timeout(gw_kapp_t *app)
         GW_MIN_TIMEOUT(app->ctl.changed_ms + GW_KUBE_DEBOUNCE_MS
                        - (long long) gw_now_ms())
     }
+    if (app->synced) {
+        GW_MIN_TIMEOUT(gw_ctl_retry_ms(&app->ctl))
+    }
 
 #undef GW_MIN_TIMEOUT
 
@@ -446,6 +449,10 @@ gw_kapp_loop(gw_kapp_t *app, int sfd)
                    && gw_now_ms() >= app->ctl.changed_ms
                                      + GW_KUBE_DEBOUNCE_MS)
         {
+            gw_kapp_reconcile(app);
+
+        } else if (app->synced && gw_ctl_retry_ms(&app->ctl) == 0) {
+            /* e.g. a port still held, or nginx's container not up yet */
             gw_kapp_reconcile(app);
 
         } else if (app->synced && app->resubmit && !app->dirty) {

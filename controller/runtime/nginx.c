@@ -375,6 +375,44 @@ gw_runtime_restore(gw_runtime_t *rt, const char *http_path,
 }
 
 
+/*
+ * nginx in its own container (same pod, shared process namespace and
+ * state directory): SIGHUP its master, found through its pid file.  No pid
+ * file yet means it has not started: it waits for nginx.conf and loads
+ * this generation when it does, which the confirmation then sees.
+ */
+static int
+gw_nginx_signal_external(gw_runtime_t *rt, gw_err_t *err)
+{
+    char      path[4096], *text;
+    long      pid;
+    size_t    len;
+    gw_err_t  e;
+
+    snprintf(path, sizeof(path), "%s/nginx.pid", rt->state_dir);
+
+    pid = 0;
+    if (gw_file_read(path, &text, &len, &e) == GW_OK) {
+        pid = strtol(text, NULL, 10);
+        free(text);
+    }
+
+    if (pid <= 1) {
+        gw_log(GW_LOG_INFO, "waiting for nginx to start", "pid_file", path,
+               NULL);
+        return GW_OK;
+    }
+
+    if (kill((pid_t) pid, SIGHUP) != 0) {
+        gw_err_set(err, "signal nginx (pid %ld from %s): %s", pid, path,
+                   strerror(errno));
+        return GW_ERR;
+    }
+
+    return GW_OK;
+}
+
+
 int
 gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
 {
@@ -431,7 +469,9 @@ gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
 
     gw_runtime_reap(rt);
 
-    if (rt->pid == 0) {
+    if (rt->external) {
+        rc = gw_nginx_signal_external(rt, err);
+    } else if (rt->pid == 0) {
         rc = gw_nginx_start(rt, err);
     } else if (kill(rt->pid, SIGHUP) != 0) {
         gw_err_set(err, "signal nginx %ld: %s", (long) rt->pid,
@@ -464,7 +504,7 @@ gw_runtime_stop(gw_runtime_t *rt)
 {
     int     i;
 
-    if (rt->pid == 0) {
+    if (rt->pid == 0 || rt->external) {
         return;
     }
 

@@ -19,6 +19,9 @@ typedef struct {
     const char  *module_path;
     int          worker_processes;
     pid_t        pid;              /* the nginx master we started */
+    int          external;         /* nginx runs beside us (its own
+                                      container): signal it, never start
+                                      or stop it */
     uint64_t     generation;       /* live generation, 0 = none yet */
     char        *live_http;        /* last good conf/http.conf */
     double       last_reload_ms;   /* signal to confirmed, last reload */
