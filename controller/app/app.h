@@ -97,12 +97,16 @@ typedef struct {
     gw_ctl_metrics_t      metrics;
     gw_admin_health_t     health;     /* what /healthz, /readyz answer */
     gw_admin_t           *admin;      /* NULL without --admin-address */
+    int                   sfd;        /* signalfd: INT, TERM, CHLD, PIPE */
 } gw_ctl_t;
 
 int gw_ctl_init(gw_ctl_t *c, const gw_app_conf_t *conf, gw_err_t *err);
 
 /* Stops nginx and frees everything. */
 void gw_ctl_release(gw_ctl_t *c);
+
+/* Drains c->sfd; 1 when SIGTERM or SIGINT asked the controller to stop. */
+int gw_ctl_stop_requested(gw_ctl_t *c);
 
 
 /*

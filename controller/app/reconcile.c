@@ -4,14 +4,58 @@
  * written to STATE_DIR/status.json when it changes).
  */
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
 
 #include "app/app.h"
 #include "core/gw_log.h"
 #include "runtime/files.h"
 #include "status/status.h"
+
+
+/* The signals the loops handle arrive on a descriptor, not a handler. */
+static int
+gw_ctl_signalfd(gw_err_t *err)
+{
+    int       fd;
+    sigset_t  mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+
+    fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        gw_err_set(err, "signalfd: %s", strerror(errno));
+    }
+
+    return fd;
+}
+
+
+int
+gw_ctl_stop_requested(gw_ctl_t *app)
+{
+    struct signalfd_siginfo  si;
+
+    while (read(app->sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            gw_log(GW_LOG_INFO, "stopping", "signal",
+                   si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+            return 1;
+        }
+    }
+
+    return 0;
+}
 
 
 int
@@ -21,9 +65,15 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     app->conf = conf;
     gw_store_init(&app->store);
 
+    app->sfd = gw_ctl_signalfd(err);
+    if (app->sfd < 0) {
+        return GW_ERR;
+    }
+
     if (gw_runtime_init(&app->rt, conf->state_dir, conf->nginx_bin,
                         conf->module_path, err) != GW_OK)
     {
+        close(app->sfd);
         gw_store_release(&app->store);
         return GW_ERR;
     }
@@ -34,6 +84,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     if (gw_ctl_metrics_init(&app->metrics, err) != GW_OK) {
         gw_runtime_release(&app->rt);
         gw_store_release(&app->store);
+        close(app->sfd);
         return GW_ERR;
     }
 
@@ -58,6 +109,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
         gw_ctl_metrics_release(&app->metrics);
         gw_runtime_release(&app->rt);
         gw_store_release(&app->store);
+        close(app->sfd);
         return GW_ERR;
     }
 
@@ -82,6 +134,7 @@ gw_ctl_release(gw_ctl_t *app)
     gw_store_release(&app->store);
     cJSON_Delete(app->status);
     app->status = NULL;
+    close(app->sfd);
 }
 
 

@@ -6,13 +6,10 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/signalfd.h>
 
 #include "app/app.h"
 #include "core/gw_log.h"
@@ -61,15 +58,14 @@ gw_app_load(gw_app_t *app)
 
 
 static int
-gw_app_loop(gw_app_t *app, int sfd)
+gw_app_loop(gw_app_t *app)
 {
-    int                      n, changed, timeout;
-    size_t                   nfds;
-    struct pollfd            fds[2 + GW_ADMIN_MAX_FDS];
-    struct signalfd_siginfo  si;
+    int            n, changed, timeout;
+    size_t         nfds;
+    struct pollfd  fds[2 + GW_ADMIN_MAX_FDS];
 
     for ( ;; ) {
-        fds[0].fd = sfd;
+        fds[0].fd = app->ctl.sfd;
         fds[0].events = POLLIN;
         fds[1].fd = gw_file_source_fd(app->src);
         fds[1].events = POLLIN;
@@ -96,14 +92,10 @@ gw_app_loop(gw_app_t *app, int sfd)
             return 1;
         }
 
-        if (n > 0 && (fds[0].revents & POLLIN)) {
-            if (read(sfd, &si, sizeof(si)) == sizeof(si)
-                && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
-            {
-                gw_log(GW_LOG_INFO, "stopping", "signal",
-                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-                return 0;
-            }
+        if (n > 0 && (fds[0].revents & POLLIN)
+            && gw_ctl_stop_requested(&app->ctl))
+        {
+            return 0;
         }
 
         if (app->ctl.admin != NULL) {
@@ -143,33 +135,15 @@ gw_app_loop(gw_app_t *app, int sfd)
 int
 gw_app_run(const gw_app_conf_t *conf)
 {
-    int        sfd, rc;
+    int        rc;
     gw_err_t   err;
     gw_app_t   app;
-    sigset_t   mask;
 
     memset(&app, 0, sizeof(app));
     rc = 1;
-    sfd = -1;
-
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGCHLD);
-    sigaddset(&mask, SIGPIPE);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        gw_log(GW_LOG_ERROR, "signalfd failed", "error", strerror(errno),
-               NULL);
-        return 1;
-    }
 
     if (gw_ctl_init(&app.ctl, conf, &err) != GW_OK) {
-        gw_log(GW_LOG_ERROR, "cannot prepare the state directory", "error",
-               err.msg, NULL);
-        close(sfd);
+        gw_log(GW_LOG_ERROR, "cannot start", "error", err.msg, NULL);
         return 1;
     }
 
@@ -189,7 +163,7 @@ gw_app_run(const gw_app_conf_t *conf)
     gw_app_load(&app);
     gw_ctl_reconcile(&app.ctl);
 
-    rc = gw_app_loop(&app, sfd);
+    rc = gw_app_loop(&app);
 
 out:
 
@@ -197,7 +171,6 @@ out:
     if (app.src != NULL) {
         gw_file_source_free(app.src);
     }
-    close(sfd);
 
     return rc;
 }

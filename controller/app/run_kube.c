@@ -8,13 +8,10 @@
  * of the informers, the status writer, the Lease or the debounce.
  */
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/signalfd.h>
 
 #include "app/app.h"
 #include "core/gw_log.h"
@@ -359,26 +356,8 @@ gw_kapp_timeout(gw_kapp_t *app)
 }
 
 
-/* 1 when a stop signal came. */
 static int
-gw_kapp_signal(int sfd)
-{
-    struct signalfd_siginfo  si;
-
-    while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            gw_log(GW_LOG_INFO, "stopping", "signal",
-                   si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-gw_kapp_loop(gw_kapp_t *app, int sfd)
+gw_kapp_loop(gw_kapp_t *app)
 {
     unsigned             nfds;
     double               deadline;
@@ -387,7 +366,7 @@ gw_kapp_loop(gw_kapp_t *app, int sfd)
     deadline = 0;
 
     for ( ;; ) {
-        fds[0].fd = sfd;
+        fds[0].fd = app->ctl.sfd;
         fds[0].events = CURL_WAIT_POLLIN;
         fds[0].revents = 0;
         nfds = 1;
@@ -405,7 +384,7 @@ gw_kapp_loop(gw_kapp_t *app, int sfd)
 
         gw_kube_perform(app->kube);
 
-        if (!app->stopping && gw_kapp_signal(sfd)) {
+        if (!app->stopping && gw_ctl_stop_requested(&app->ctl)) {
             app->stopping = 1;
             deadline = gw_now_ms() + GW_KUBE_STOP_MS;
             if (app->lease != NULL) {
@@ -549,32 +528,16 @@ gw_kapp_stop(gw_kapp_t *app)
 int
 gw_kube_run(const gw_app_conf_t *conf)
 {
-    int         sfd, rc;
+    int         rc;
     gw_err_t    err;
-    sigset_t    mask;
     gw_kapp_t   app;
 
     memset(&app, 0, sizeof(app));
     app.conf = conf;
     rc = 1;
 
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGCHLD);
-    sigaddset(&mask, SIGPIPE);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        gw_log(GW_LOG_ERROR, "signalfd failed", "error", strerror(errno),
-               NULL);
-        return 1;
-    }
-
     if (gw_ctl_init(&app.ctl, conf, &err) != GW_OK) {
         gw_log(GW_LOG_ERROR, "cannot start", "error", err.msg, NULL);
-        close(sfd);
         return 1;
     }
 
@@ -589,13 +552,12 @@ gw_kube_run(const gw_app_conf_t *conf)
            conf->controller_name, "leader_election",
            conf->leader_election ? "on" : "off", NULL);
 
-    rc = gw_kapp_loop(&app, sfd);
+    rc = gw_kapp_loop(&app);
 
 out:
 
     gw_kapp_stop(&app);
     gw_ctl_release(&app.ctl);
-    close(sfd);
 
     return rc;
 }
