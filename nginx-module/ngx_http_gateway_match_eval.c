@@ -12,8 +12,9 @@
  * comparisons allocate nothing; memory from the request's pool is only
  * taken for a repeated header (its values are joined with ", ", or "; "
  * for Cookie, RFC 9110 5.3) and for a percent-encoded query parameter
- * (names and values are compared decoded; "+" stays "+"). Of a repeated
- * query parameter, the first value counts.
+ * (names and values are compared %XX-decoded; "+" stays "+", a malformed
+ * escape stays as written). Of a repeated query parameter, the first
+ * value counts.
  */
 
 
@@ -48,6 +49,7 @@ static ngx_int_t ngx_http_gateway_match_args(
     ngx_http_gateway_match_state_t *st);
 static ngx_int_t ngx_http_gateway_match_unescape(ngx_pool_t *pool,
     ngx_str_t *s);
+static ngx_int_t ngx_http_gateway_match_hex(u_char ch);
 static ngx_http_gateway_match_name_t *ngx_http_gateway_match_find(
     ngx_array_t *names, ngx_uint_t hash, u_char *name, size_t len);
 
@@ -390,10 +392,17 @@ ngx_http_gateway_match_args(ngx_http_gateway_match_state_t *st)
 }
 
 
+/*
+ * %XX decoded; a "%" not followed by two hex digits stays as it is (as
+ * WHATWG URL percent-decoding does), unlike ngx_unescape_uri() that drops
+ * it.
+ */
+
 static ngx_int_t
 ngx_http_gateway_match_unescape(ngx_pool_t *pool, ngx_str_t *s)
 {
-    u_char  *p, *dst, *src;
+    u_char     *p, *dst, *src, *last;
+    ngx_int_t   hi, lo;
 
     p = ngx_pnalloc(pool, s->len);
     if (p == NULL) {
@@ -402,13 +411,47 @@ ngx_http_gateway_match_unescape(ngx_pool_t *pool, ngx_str_t *s)
 
     dst = p;
     src = s->data;
+    last = s->data + s->len;
 
-    ngx_unescape_uri(&dst, &src, s->len, 0);
+    while (src < last) {
+
+        if (*src == '%' && last - src >= 3) {
+            hi = ngx_http_gateway_match_hex(src[1]);
+            lo = ngx_http_gateway_match_hex(src[2]);
+
+            if (hi >= 0 && lo >= 0) {
+                *dst++ = (u_char) (hi << 4 | lo);
+                src += 3;
+                continue;
+            }
+        }
+
+        *dst++ = *src++;
+    }
 
     s->data = p;
     s->len = dst - p;
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_gateway_match_hex(u_char ch)
+{
+    u_char  c;
+
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+
+    c = (u_char) (ch | 0x20);
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
 }
 
 
