@@ -166,6 +166,22 @@ def test_header_regex_matches_the_whole_value(match):
     assert match.hit() == 404
 
 
+def test_values_rendered_as_escaped_double_quoted_strings(match):
+    # the controller's quoting: "...", with \ as \\ and " as \"; $ ; { } #
+    # and spaces are plain characters in a quoted value
+    start(match, r"""
+        location / {
+            gateway_match @quoted "header:X-Q=say \"hi\"; {$x} #1";
+            gateway_match @escaped "query~v=\\d+\\.\\d+" "header~X-R=\\S+";
+        }
+""" + named("quoted", "escaped"))
+    assert match.hit(headers=[("X-Q", 'say "hi"; {$x} #1')]) == "quoted"
+    assert match.hit(headers=[("X-Q", "say hi")]) == 404
+    assert match.hit("/?v=1.25", headers=[("X-R", "a")]) == "escaped"
+    assert match.hit("/?v=1x25", headers=[("X-R", "a")]) == 404
+    assert match.hit("/?v=1.25", headers=[("X-R", "a b")]) == 404
+
+
 def test_repeated_header_values_are_joined(match):
     start(match, """
         location / {
