@@ -72,6 +72,9 @@ static const char  *gw_usage =
     "      --lease-namespace NS    its namespace (default the pod's or the\n"
     "                              kubeconfig context's, else default)\n"
     "      --no-leader-election    write status without a Lease (one replica)\n"
+    "      --lease-duration MS, --lease-renew-deadline MS,\n"
+    "      --lease-retry-period MS leader election timing (default 15000,\n"
+    "                              10000, 2000)\n"
     "      --publish-service NS/NAME\n"
     "                              report the addresses of this Service\n"
     "                              (LoadBalancer ingress, else ClusterIP) in\n"
@@ -95,7 +98,10 @@ enum {
     GW_OPT_LEASE_NS,
     GW_OPT_NO_LEADER,
     GW_OPT_PUBLISH,
-    GW_OPT_EXTERNAL
+    GW_OPT_EXTERNAL,
+    GW_OPT_LEASE_DURATION,
+    GW_OPT_LEASE_RENEW,
+    GW_OPT_LEASE_RETRY
 };
 
 
@@ -144,6 +150,7 @@ static int
 gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
 {
     int             c;
+    long            ms;
     char           *end;
     gw_log_level_e  level;
     static const struct option  opts[] = {
@@ -166,6 +173,11 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         { "no-leader-election", no_argument, NULL, GW_OPT_NO_LEADER },
         { "publish-service", required_argument, NULL, GW_OPT_PUBLISH },
         { "external-nginx", no_argument, NULL, GW_OPT_EXTERNAL },
+        { "lease-duration", required_argument, NULL, GW_OPT_LEASE_DURATION },
+        { "lease-renew-deadline", required_argument, NULL,
+          GW_OPT_LEASE_RENEW },
+        { "lease-retry-period", required_argument, NULL,
+          GW_OPT_LEASE_RETRY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -262,6 +274,22 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
             break;
         case GW_OPT_EXTERNAL:
             cli->app.external_nginx = 1;
+            break;
+        case GW_OPT_LEASE_DURATION:
+        case GW_OPT_LEASE_RENEW:
+        case GW_OPT_LEASE_RETRY:
+            ms = strtol(optarg, &end, 10);
+            if (*end != '\0' || ms < 100 || ms > 600000) {
+                return gw_cli_fail("lease times are milliseconds, "
+                                   "100..600000", optarg);
+            }
+            if (c == GW_OPT_LEASE_DURATION) {
+                cli->app.lease_duration_ms = ms;
+            } else if (c == GW_OPT_LEASE_RENEW) {
+                cli->app.lease_renew_deadline_ms = ms;
+            } else {
+                cli->app.lease_retry_period_ms = ms;
+            }
             break;
         case 'h':
             fputs(gw_usage, stdout);

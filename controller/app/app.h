@@ -36,6 +36,9 @@ typedef struct {
     int          leader_election;
     const char  *lease_name;
     const char  *lease_namespace;  /* NULL: the kubeconfig's or default */
+    long         lease_duration_ms;       /* 0: 15 s */
+    long         lease_renew_deadline_ms; /* 0: 10 s */
+    long         lease_retry_period_ms;   /* 0: 2 s */
     const char  *publish_service;  /* NS/NAME: status addresses from it */
 } gw_app_conf_t;
 

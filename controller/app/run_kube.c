@@ -493,6 +493,9 @@ gw_kapp_start(gw_kapp_t *app, gw_err_t *err)
     memset(&lc, 0, sizeof(lc));
     lc.name = app->conf->lease_name;
     lc.namespace = ns;
+    lc.duration_ms = app->conf->lease_duration_ms;
+    lc.renew_deadline_ms = app->conf->lease_renew_deadline_ms;
+    lc.retry_period_ms = app->conf->lease_retry_period_ms;
     lc.on_change = gw_kapp_on_leader;
     lc.data = app;
 
