@@ -47,11 +47,28 @@ typedef struct {
     const char        *host;        /* Host header to send, NULL: $host */
 } gw_dp_location_t;
 
+/*
+ * The Gateway listener a server is counted under (gateway_server_tag).
+ * nginx has one server per hostname on an address and port, which may
+ * serve several listeners (of one Gateway, or of Gateways sharing the
+ * address): the server takes the listener the spec would pick for its
+ * hostname, the most specific one (the same hostname, then the longest
+ * wildcard covering it, then a listener without hostname), the first in
+ * precedence order (Gateway order, then listener order) among equals.
+ * The catch-all server takes the first listener without hostname, or
+ * else the first listener.
+ */
 typedef struct {
-    const char  *hostname;      /* NULL: every host (default server) */
-    gw_ptrs_t    locations;     /* gw_dp_location_t *, sorted by path */
-    gw_map_t    *by_path;
-    int          has_root;
+    const char  *gateway;       /* ns/name */
+    const char  *listener;
+} gw_dp_server_tag_t;
+
+typedef struct {
+    const char          *hostname;  /* NULL: every host (default server) */
+    gw_dp_server_tag_t   tag;
+    gw_ptrs_t            locations; /* gw_dp_location_t *, sorted by path */
+    gw_map_t            *by_path;
+    int                  has_root;
 } gw_dp_server_t;
 
 typedef struct {
@@ -62,6 +79,7 @@ typedef struct {
     gw_ptrs_t    servers;       /* gw_dp_server_t *, sorted by hostname */
     gw_map_t    *by_host;
     gw_ptrs_t    attachments;   /* gw_attach_t *, while building */
+    gw_ptrs_t    listeners;     /* gw_glistener_t *, precedence order */
 } gw_dp_listen_t;
 
 typedef struct {
@@ -73,5 +91,6 @@ typedef struct {
 
 gw_dp_t *gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g,
     int port_offset);
+
 
 #endif /* GW_DATAPLANE_H */

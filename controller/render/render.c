@@ -41,6 +41,79 @@ gw_render_check_path(const char *path, gw_err_t *err)
 }
 
 
+/*
+ * A value our module takes in a tag, as a safe token: 1..512 printable
+ * ASCII characters without whitespace, quotes, backslash, ; { } $ #.
+ * Gateway API names and hostnames always are; a value that is not (a
+ * name the API server would have refused) leaves its object untagged
+ * rather than failing the whole configuration.
+ */
+static int
+gw_render_tag_ok(const char *s)
+{
+    size_t  n;
+
+    for (n = 0; s[n] != '\0'; n++) {
+        if (s[n] <= ' ' || s[n] > '~'
+            || strchr("\"'\\;{}$#", s[n]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return n > 0 && n <= GW_TAG_MAX;
+}
+
+
+/*
+ * The series of the module's zone: one per tagged server and location,
+ * per tagged upstream and per peer of it (an upstream without endpoints
+ * has one, the 503 socket), each about GW_SERIES_BYTES plus its key.
+ * Locations of one route rule share a series; counting each is headroom.
+ */
+size_t
+gw_render_zone_size(const gw_dp_t *dp)
+{
+    size_t                   i, j, k, need, size, peers;
+    const gw_dp_listen_t    *l;
+    const gw_dp_server_t    *s;
+    const gw_dp_location_t  *loc;
+    const gw_dp_upstream_t  *u;
+
+    need = 0;
+
+    for (i = 0; i < dp->listens.n; i++) {
+        l = dp->listens.items[i];
+        for (j = 0; j < l->servers.n; j++) {
+            s = l->servers.items[j];
+            need += GW_SERIES_BYTES + strlen(l->gateway)
+                    + (s->hostname ? strlen(s->hostname) : 0)
+                    + (s->tag.listener ? strlen(s->tag.listener) : 0);
+            for (k = 0; k < s->locations.n; k++) {
+                loc = s->locations.items[k];
+                need += GW_SERIES_BYTES + strlen(loc->route) + 20;
+            }
+        }
+    }
+
+    for (i = 0; i < dp->upstreams.n; i++) {
+        u = dp->upstreams.items[i];
+        peers = u->nservers > 0 ? u->nservers : 1;
+        need += (1 + peers) * (GW_SERIES_BYTES + 2 * strlen(u->service))
+                + peers * 64;
+    }
+
+    /* twice what is needed, in steps that double: a new size is a new
+     * zone (the counters restart), so it should rarely change */
+    size = GW_ZONE_MIN;
+    while (size < 2 * need) {
+        size *= 2;
+    }
+
+    return size;
+}
+
+
 static void
 gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 {
@@ -75,6 +148,9 @@ gw_render_location(gw_view_t *sv, const gw_dp_location_t *loc)
 
     v = gw_view_add(sv, "locations");
     gw_view_set(v, "route", loc->route);
+    if (gw_render_tag_ok(loc->route)) {
+        gw_view_set(v, "tag_route", loc->route);
+    }
     gw_view_set_int(v, "rule", (long long) loc->rule);
     gw_view_set_flag(v, "exact", loc->exact);
     gw_view_set(v, "path", loc->path);
@@ -123,6 +199,17 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l)
         }
         gw_view_set_flag(sv, "has_root", s->has_root);
 
+        if (s->tag.gateway != NULL && gw_render_tag_ok(s->tag.gateway)
+            && gw_render_tag_ok(s->tag.listener)
+            && (s->hostname == NULL || gw_render_tag_ok(s->hostname)))
+        {
+            gw_view_set(sv, "tag_gateway", s->tag.gateway);
+            gw_view_set(sv, "tag_listener", s->tag.listener);
+            if (s->hostname != NULL) {
+                gw_view_set(sv, "tag_hostname", s->hostname);
+            }
+        }
+
         for (j = 0; j < s->locations.n; j++) {
             gw_render_location(sv, s->locations.items[j]);
         }
@@ -156,12 +243,16 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
                  conf->state_dir);
     gw_view_setf(root, "socket_503", "%s/run/internal-503.sock",
                  conf->state_dir);
+    gw_view_setf(root, "zone_size", "%zum", gw_render_zone_size(dp) >> 20);
 
     for (i = 0; i < dp->upstreams.n; i++) {
         u = dp->upstreams.items[i];
         v = gw_view_add(root, "upstreams");
         gw_view_set(v, "name", u->name);
         gw_view_set(v, "service", u->service);
+        if (gw_render_tag_ok(u->service)) {
+            gw_view_set(v, "backend_tag", u->service);
+        }
         for (j = 0; j < u->nservers; j++) {
             gw_view_set(gw_view_add(v, "servers"), "address", u->servers[j]);
         }
