@@ -143,6 +143,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
 
         if (m->path_type == GW_PATH_EXACT) {
             gw_dp_rewrite(ctx, rule->rewrite, NULL, &proto);
+            gw_dp_filters(ctx, r, rule, NULL, &proto);
             gw_dp_add_location(ctx, s, &proto, 1, m->path, 0);
             continue;
         }
@@ -154,6 +155,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         }
         prefix = gw_arena_strndup(ctx->a, m->path, n);
         gw_dp_rewrite(ctx, rule->rewrite, prefix, &proto);
+        gw_dp_filters(ctx, r, rule, prefix, &proto);
 
         if (n == 1) {
             gw_dp_add_location(ctx, s, &proto, 0, "/", 0);
@@ -379,6 +381,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.listens, a);
     gw_map_init(&ctx.upstreams, a);
     gw_map_init(&ctx.splits, a);
+    gw_map_init(&ctx.joins, a);
 
     for (i = 0; i < g->gateways.n; i++) {
         gw = g->gateways.items[i];

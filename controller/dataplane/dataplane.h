@@ -9,6 +9,7 @@
 #define GW_DATAPLANE_H
 
 #include "core/gw_map.h"
+#include "dataplane/filter.h"
 #include "graph/graph.h"
 
 #define GW_UPSTREAM_500  "gw_internal_500"
@@ -45,6 +46,11 @@ typedef struct {
     const char        *rewrite_regex;
     const char        *rewrite_repl;
     const char        *host;        /* Host header to send, NULL: $host */
+    gw_dp_header_mod_t *request;    /* RequestHeaderModifier, or NULL */
+    gw_dp_header_mod_t *response;   /* ResponseHeaderModifier, or NULL */
+    gw_dp_redirect_t  *redirect;    /* answer a redirect instead */
+    const char        *redirect_regex;  /* its path, as a rewrite */
+    const char        *redirect_repl;
 } gw_dp_location_t;
 
 /*
@@ -86,6 +92,8 @@ typedef struct {
     gw_ptrs_t  listens;         /* gw_dp_listen_t * */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
+    gw_ptrs_t  joins;           /* header variables that "add" appends to,
+                                   "x_foo" for $http_x_foo, sorted */
     int        port_offset;
 } gw_dp_t;
 
