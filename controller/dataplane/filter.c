@@ -193,8 +193,8 @@ gw_dp_header_list(gw_arena_t *a, const char *what, const cJSON *mod,
 
 
 static const char *
-gw_dp_header_mod(gw_arena_t *a, const char *what, const cJSON *mod,
-    gw_dp_header_mod_t **out)
+gw_dp_header_mod(gw_arena_t *a, const char *what, const char *field,
+    const cJSON *mod, gw_dp_header_mod_t **out)
 {
     size_t               i;
     const char          *why, *name;
@@ -202,8 +202,8 @@ gw_dp_header_mod(gw_arena_t *a, const char *what, const cJSON *mod,
     gw_dp_header_mod_t  *m;
 
     if (!cJSON_IsObject(mod)) {
-        return gw_arena_printf(a, "%s: the filter needs its %c%s field",
-                               what, what[0] + 'a' - 'A', what + 1);
+        return gw_arena_printf(a, "%s: the filter needs its %s field",
+                               what, field);
     }
 
     m = gw_arena_alloc(a, sizeof(gw_dp_header_mod_t));
@@ -425,13 +425,13 @@ gw_dp_filters_decode(gw_arena_t *a, const cJSON *rule_json,
         why = NULL;
 
         if (strcmp(type, "RequestHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, "RequestHeaderModifier",
+            why = gw_dp_header_mod(a, type, "requestHeaderModifier",
                       cJSON_GetObjectItemCaseSensitive(f,
                                                     "requestHeaderModifier"),
                       &out->request);
 
         } else if (strcmp(type, "ResponseHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, "ResponseHeaderModifier",
+            why = gw_dp_header_mod(a, type, "responseHeaderModifier",
                       cJSON_GetObjectItemCaseSensitive(f,
                                                    "responseHeaderModifier"),
                       &out->response);

@@ -3,6 +3,7 @@
  * spec's precedence, splits, rewrites, determinism).
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gw_test_util.h"
@@ -308,6 +309,110 @@ test_zone_size_follows_the_series(void **state)
 }
 
 
+/* The condition of route "r" (first parent) for the filters in rule. */
+static const gw_cond_t *
+gw_filters_cond(gw_arena_t *a, gw_store_t *st, const char *rule,
+    const char *type)
+{
+    char  doc[2048];
+
+    snprintf(doc, sizeof(doc),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: r, namespace: app}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw, namespace: infra}]\n"
+             "  rules:\n"
+             "%s", rule);
+
+    gw_store_init(st);
+    gw_test_load(st, gw_test_base);
+    gw_test_load(st, doc);
+
+    return gw_test_route_cond(gw_test_graph(a, st), "r", type);
+}
+
+
+static void
+test_filters_refused_with_a_reason(void **state)
+{
+    size_t            i;
+    gw_arena_t        a;
+    gw_store_t        st;
+    const gw_cond_t  *c;
+    static const struct {
+        const char  *rule;
+        const char  *reason;
+        const char  *message;
+    } cases[] = {
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {port: 81}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "IncompatibleFilters", "must not be used together with "
+          "backendRefs" },
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {port: 81}}\n"
+          "    - {type: URLRewrite, urlRewrite: {hostname: a.b}}\n",
+          "IncompatibleFilters", "RequestRedirect and URLRewrite" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {remove: [a]}}\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {remove: [b]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "IncompatibleFilters", "cannot be repeated" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {set: [{name: X_Y, value: v}]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "has '_'" },
+        { "  - filters:\n"
+          "    - {type: ResponseHeaderModifier,"
+          " responseHeaderModifier: {add: [{name: X, value: \"a\\nb\"}]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "control character" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier, requestHeaderModifier:"
+          " {set: [{name: X, value: a}], remove: [x]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "more than one of set, add and remove" },
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {statusCode: 304}}\n",
+          "UnsupportedValue", "statusCode must be" },
+        { "  - matches: [{path: {type: Exact, value: /a}}]\n"
+          "    filters:\n"
+          "    - type: RequestRedirect\n"
+          "      requestRedirect:\n"
+          "        path: {type: ReplacePrefixMatch,"
+          " replacePrefixMatch: /b}\n",
+          "UnsupportedValue", "PathPrefix" },
+        { "  - filters:\n"
+          "    - {type: RequestMirror, requestMirror:"
+          " {backendRef: {name: svc, port: 80}}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "RequestMirror is not supported yet" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_arena_init(&a);
+        c = gw_filters_cond(&a, &st, cases[i].rule, "Accepted");
+        assert_non_null(c);
+        if (strcmp(c->status, "False") != 0
+            || strcmp(c->reason, cases[i].reason) != 0
+            || strstr(c->message, cases[i].message) == NULL)
+        {
+            fail_msg("case %zu: Accepted %s/%s \"%s\", want False/%s "
+                     "with \"%s\"", i, c->status, c->reason, c->message,
+                     cases[i].reason, cases[i].message);
+        }
+        gw_arena_release(&a);
+        gw_store_release(&st);
+    }
+}
+
+
 int
 main(void)
 {
@@ -319,6 +424,7 @@ main(void)
         cmocka_unit_test(test_no_endpoints_503_and_deterministic),
         cmocka_unit_test(test_tags_name_the_listener_route_and_backend),
         cmocka_unit_test(test_zone_size_follows_the_series),
+        cmocka_unit_test(test_filters_refused_with_a_reason),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
