@@ -143,6 +143,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
 
         if (m->path_type == GW_PATH_EXACT) {
             gw_dp_rewrite(ctx, rule->rewrite, NULL, &proto);
+            gw_dp_filters(ctx, r, rule, NULL, &proto);
             gw_dp_add_location(ctx, s, &proto, 1, m->path, 0);
             continue;
         }
@@ -154,6 +155,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         }
         prefix = gw_arena_strndup(ctx->a, m->path, n);
         gw_dp_rewrite(ctx, rule->rewrite, prefix, &proto);
+        gw_dp_filters(ctx, r, rule, prefix, &proto);
 
         if (n == 1) {
             gw_dp_add_location(ctx, s, &proto, 0, "/", 0);
@@ -262,6 +264,72 @@ gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_map_t *byhost)
 }
 
 
+/*
+ * How well listener l matches hostname h (NULL: the catch-all): 0 not at
+ * all, then from the least specific (no hostname) to the most (the same
+ * hostname); a longer wildcard is more specific than a shorter one.
+ */
+static size_t
+gw_dp_listener_rank(const gw_glistener_t *l, const char *h)
+{
+    const char  *lh;
+
+    lh = l->spec->hostname;
+
+    if (lh == NULL) {
+        return 1;
+    }
+
+    if (h == NULL) {
+        return 0;
+    }
+
+    if (strcmp(lh, h) == 0) {
+        return (size_t) -1;
+    }
+
+    if (lh[0] == '*' && gw_hostname_intersect(lh, h) != NULL) {
+        return 1 + strlen(lh);
+    }
+
+    return 0;
+}
+
+
+/* The listener a server is counted under (see gw_dp_server_tag_t). */
+static void
+gw_dp_server_tag(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_dp_server_t *s)
+{
+    size_t           i, rank, best_rank;
+    gw_glistener_t  *gl, *best;
+
+    best = NULL;
+    best_rank = 0;
+
+    for (i = 0; i < l->listeners.n; i++) {
+        gl = l->listeners.items[i];
+        rank = gw_dp_listener_rank(gl, s->hostname);
+        if (rank > best_rank) {
+            best = gl;
+            best_rank = rank;
+        }
+    }
+
+    if (best == NULL && l->listeners.n > 0) {
+        best = l->listeners.items[0];
+    }
+
+    if (best == NULL) {
+        return;
+    }
+
+    s->tag.gateway = gw_arena_printf(ctx->a, "%s/%s",
+                                     best->gateway->obj->meta.namespace,
+                                     best->gateway->obj->meta.name);
+    s->tag.listener = best->spec->name;
+}
+
+
 /* Every listener of every Gateway that shares this address and port. */
 static void
 gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
@@ -290,6 +358,7 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
 
     for (i = 0; i < l->servers.n; i++) {
         gw_dp_fill_server(ctx, l->servers.items[i], &byhost);
+        gw_dp_server_tag(ctx, l, l->servers.items[i]);
     }
 }
 
@@ -312,6 +381,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.listens, a);
     gw_map_init(&ctx.upstreams, a);
     gw_map_init(&ctx.splits, a);
+    gw_map_init(&ctx.joins, a);
 
     for (i = 0; i < g->gateways.n; i++) {
         gw = g->gateways.items[i];
@@ -326,6 +396,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
             }
 
             l = gw_dp_listen(&ctx, gw, gl->spec->port + port_offset);
+            gw_ptrs_push(a, &l->listeners, gl);
             for (k = 0; k < gl->attachments.n; k++) {
                 gw_ptrs_push(a, &l->attachments, gl->attachments.items[k]);
             }

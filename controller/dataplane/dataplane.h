@@ -9,6 +9,7 @@
 #define GW_DATAPLANE_H
 
 #include "core/gw_map.h"
+#include "dataplane/filter.h"
 #include "graph/graph.h"
 
 #define GW_UPSTREAM_500  "gw_internal_500"
@@ -45,13 +46,35 @@ typedef struct {
     const char        *rewrite_regex;
     const char        *rewrite_repl;
     const char        *host;        /* Host header to send, NULL: $host */
+    gw_dp_header_mod_t *request;    /* RequestHeaderModifier, or NULL */
+    gw_dp_header_mod_t *response;   /* ResponseHeaderModifier, or NULL */
+    gw_dp_redirect_t  *redirect;    /* answer a redirect instead */
+    const char        *redirect_regex;  /* its path, as a rewrite */
+    const char        *redirect_repl;
 } gw_dp_location_t;
 
+/*
+ * The Gateway listener a server is counted under (gateway_server_tag).
+ * nginx has one server per hostname on an address and port, which may
+ * serve several listeners (of one Gateway, or of Gateways sharing the
+ * address): the server takes the listener the spec would pick for its
+ * hostname, the most specific one (the same hostname, then the longest
+ * wildcard covering it, then a listener without hostname), the first in
+ * precedence order (Gateway order, then listener order) among equals.
+ * The catch-all server takes the first listener without hostname, or
+ * else the first listener.
+ */
 typedef struct {
-    const char  *hostname;      /* NULL: every host (default server) */
-    gw_ptrs_t    locations;     /* gw_dp_location_t *, sorted by path */
-    gw_map_t    *by_path;
-    int          has_root;
+    const char  *gateway;       /* ns/name */
+    const char  *listener;
+} gw_dp_server_tag_t;
+
+typedef struct {
+    const char          *hostname;  /* NULL: every host (default server) */
+    gw_dp_server_tag_t   tag;
+    gw_ptrs_t            locations; /* gw_dp_location_t *, sorted by path */
+    gw_map_t            *by_path;
+    int                  has_root;
 } gw_dp_server_t;
 
 typedef struct {
@@ -62,16 +85,20 @@ typedef struct {
     gw_ptrs_t    servers;       /* gw_dp_server_t *, sorted by hostname */
     gw_map_t    *by_host;
     gw_ptrs_t    attachments;   /* gw_attach_t *, while building */
+    gw_ptrs_t    listeners;     /* gw_glistener_t *, precedence order */
 } gw_dp_listen_t;
 
 typedef struct {
     gw_ptrs_t  listens;         /* gw_dp_listen_t * */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
+    gw_ptrs_t  joins;           /* header variables that "add" appends to,
+                                   "x_foo" for $http_x_foo, sorted */
     int        port_offset;
 } gw_dp_t;
 
 gw_dp_t *gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g,
     int port_offset);
+
 
 #endif /* GW_DATAPLANE_H */

@@ -13,6 +13,7 @@ typedef struct {
     gw_map_t     listens;       /* "address port" -> gw_dp_listen_t */
     gw_map_t     upstreams;     /* name -> gw_dp_upstream_t */
     gw_map_t     splits;        /* shares key -> gw_dp_split_t */
+    gw_map_t     joins;         /* variable -> itself */
 } gw_dp_ctx_t;
 
 /* What a rule does with a request: a status, an upstream or a split. */
@@ -28,6 +29,10 @@ void gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
 /* The rewrite for a location made from match path (normalised prefix). */
 void gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
     const char *prefix, gw_dp_location_t *loc);
+
+/* The filters of a rule the graph kept, on the location prototype. */
+void gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r,
+    const gw_grule_t *rule, const char *prefix, gw_dp_location_t *loc);
 
 void gw_dp_sort(gw_dp_t *dp);
 

@@ -66,6 +66,13 @@ gw_dp_upstream_cmp(const void *a, const void *b)
 }
 
 
+static int
+gw_dp_string_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char * const *) a, *(const char * const *) b);
+}
+
+
 static void
 gw_ptrs_sort(gw_ptrs_t *v, int (*cmp)(const void *, const void *))
 {
@@ -83,6 +90,7 @@ gw_dp_sort(gw_dp_t *dp)
 
     gw_ptrs_sort(&dp->listens, gw_dp_listen_cmp);
     gw_ptrs_sort(&dp->upstreams, gw_dp_upstream_cmp);
+    gw_ptrs_sort(&dp->joins, gw_dp_string_cmp);
 
     for (i = 0; i < dp->listens.n; i++) {
         l = dp->listens.items[i];

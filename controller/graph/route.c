@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/filter.h"
 #include "graph/graph.h"
 #include "validate/names.h"
 
@@ -73,11 +74,17 @@ gw_rewrite_check(gw_graph_t *g, const gw_http_rule_t *rule,
 }
 
 
+/*
+ * The rule's filters: URLRewrite here, the others as nginx carries them
+ * (dataplane/filter.c, which the data plane reads them with again).
+ */
 static const char *
-gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
+gw_rule_check(gw_graph_t *g, const gw_groute_t *r,
+    const gw_http_rule_t *rule, gw_grule_t *gr)
 {
     size_t                   i;
     const char              *why;
+    gw_dp_filters_t          filters;
     const gw_http_filter_t  *f;
 
     for (i = 0; i < rule->nmatches; i++) {
@@ -89,18 +96,29 @@ gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
 
     for (i = 0; i < rule->nfilters; i++) {
         f = &rule->filters[i];
-        if (strcmp(f->type, "URLRewrite") != 0) {
+        if (strcmp(f->type, "URLRewrite") != 0
+            && !gw_dp_filter_type_known(f->type))
+        {
             return gw_arena_printf(g->arena, "filter type %s is not "
                                    "supported yet", f->type);
         }
-        if (gr->rewrite != NULL) {
-            return "at most one URLRewrite filter is allowed per rule";
+    }
+
+    why = gw_dp_filters_decode(g->arena, gw_dp_rule_json(r->obj, gr->index),
+                               rule, &filters);
+    if (why != NULL) {
+        return why;
+    }
+
+    for (i = 0; i < rule->nfilters; i++) {
+        f = &rule->filters[i];
+        if (strcmp(f->type, "URLRewrite") == 0) {
+            why = gw_rewrite_check(g, rule, f);
+            if (why != NULL) {
+                return why;
+            }
+            gr->rewrite = f;
         }
-        why = gw_rewrite_check(g, rule, f);
-        if (why != NULL) {
-            return why;
-        }
-        gr->rewrite = f;
     }
 
     for (i = 0; i < rule->nbackends; i++) {
@@ -137,7 +155,7 @@ gw_route_rules(gw_graph_t *g, gw_groute_t *r)
         gr = &r->rules[i];
         gr->spec = &spec->rules[i];
         gr->index = i;
-        gr->invalid_reason = gw_rule_check(g, gr->spec, gr);
+        gr->invalid_reason = gw_rule_check(g, r, gr->spec, gr);
         gr->valid = (gr->invalid_reason == NULL);
         r->nvalid_rules += gr->valid;
         if (!gr->valid) {
@@ -316,6 +334,25 @@ gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
 }
 
 
+/* 1 when every rule was refused for filters the spec calls incompatible. */
+static int
+gw_route_incompatible(const gw_groute_t *r)
+{
+    size_t  i;
+
+    for (i = 0; i < r->nrules; i++) {
+        if (r->rules[i].valid
+            || strncmp(r->rules[i].invalid_reason, GW_DP_INCOMPATIBLE,
+                       sizeof(GW_DP_INCOMPATIBLE) - 1) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return r->nrules > 0;
+}
+
+
 static void
 gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     const gw_store_t *store)
@@ -403,7 +440,9 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
                      "no hostname of the route matches a listener "
                      "hostname");
     } else if (attached == 0) {
-        gw_conds_set(&p->conds, "Accepted", 0, "UnsupportedValue",
+        gw_conds_set(&p->conds, "Accepted", 0,
+                     gw_route_incompatible(r) ? "IncompatibleFilters"
+                                              : "UnsupportedValue",
                      r->invalid ? r->invalid : "no rule can be programmed");
     } else if (live == 0 && gw_listener_refused(refused)) {
         gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "render/render.h"
 #include "render/tmpl.h"
@@ -41,6 +42,79 @@ gw_render_check_path(const char *path, gw_err_t *err)
 }
 
 
+/*
+ * A value our module takes in a tag, as a safe token: 1..512 printable
+ * ASCII characters without whitespace, quotes, backslash, ; { } $ #.
+ * Gateway API names and hostnames always are; a value that is not (a
+ * name the API server would have refused) leaves its object untagged
+ * rather than failing the whole configuration.
+ */
+static int
+gw_render_tag_ok(const char *s)
+{
+    size_t  n;
+
+    for (n = 0; s[n] != '\0'; n++) {
+        if (s[n] <= ' ' || s[n] > '~'
+            || strchr("\"'\\;{}$#", s[n]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return n > 0 && n <= GW_TAG_MAX;
+}
+
+
+/*
+ * The series of the module's zone: one per tagged server and location,
+ * per tagged upstream and per peer of it (an upstream without endpoints
+ * has one, the 503 socket), each about GW_SERIES_BYTES plus its key.
+ * Locations of one route rule share a series; counting each is headroom.
+ */
+size_t
+gw_render_zone_size(const gw_dp_t *dp)
+{
+    size_t                   i, j, k, need, size, peers;
+    const gw_dp_listen_t    *l;
+    const gw_dp_server_t    *s;
+    const gw_dp_location_t  *loc;
+    const gw_dp_upstream_t  *u;
+
+    need = 0;
+
+    for (i = 0; i < dp->listens.n; i++) {
+        l = dp->listens.items[i];
+        for (j = 0; j < l->servers.n; j++) {
+            s = l->servers.items[j];
+            need += GW_SERIES_BYTES + strlen(l->gateway)
+                    + (s->hostname ? strlen(s->hostname) : 0)
+                    + (s->tag.listener ? strlen(s->tag.listener) : 0);
+            for (k = 0; k < s->locations.n; k++) {
+                loc = s->locations.items[k];
+                need += GW_SERIES_BYTES + strlen(loc->route) + 20;
+            }
+        }
+    }
+
+    for (i = 0; i < dp->upstreams.n; i++) {
+        u = dp->upstreams.items[i];
+        peers = u->nservers > 0 ? u->nservers : 1;
+        need += (1 + peers) * (GW_SERIES_BYTES + 2 * strlen(u->service))
+                + peers * 64;
+    }
+
+    /* twice what is needed, in steps that double: a new size is a new
+     * zone (the counters restart), so it should rarely change */
+    size = GW_ZONE_MIN;
+    while (size < 2 * need) {
+        size *= 2;
+    }
+
+    return size;
+}
+
+
 static void
 gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 {
@@ -68,16 +142,221 @@ gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 }
 
 
+/*
+ * The request headers a location sends: ours (Host, Connection,
+ * X-Forwarded-For, X-Forwarded-Proto), then the RequestHeaderModifier's,
+ * which replace ours of the same name.  Each is an nginx expression
+ * (expr, written raw: built here from validated parts) or a literal
+ * (written quoted by the template).
+ */
+typedef struct {
+    const char  *name;
+    const char  *expr;
+    const char  *literal;
+} gw_render_header_t;
+
+#define GW_RENDER_OWN_HEADERS  4
+
+typedef struct {
+    gw_render_header_t  *items;
+    size_t               n;
+} gw_render_headers_t;
+
+
 static void
-gw_render_location(gw_view_t *sv, const gw_dp_location_t *loc)
+gw_render_header_put(gw_render_headers_t *h, const char *name,
+    const char *expr, const char *literal)
+{
+    size_t               i;
+    gw_render_header_t  *e;
+
+    for (i = 0; i < h->n; i++) {
+        if (strcasecmp(h->items[i].name, name) == 0) {
+            break;
+        }
+    }
+
+    e = &h->items[i];
+    if (i == h->n) {
+        h->n++;
+    }
+
+    e->name = name;
+    e->expr = expr;
+    e->literal = literal;
+}
+
+
+static void
+gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_location_t *loc)
+{
+    size_t                     i;
+    gw_view_t                 *hv;
+    gw_render_headers_t        h;
+    const char                *var;
+    const gw_render_header_t  *e;
+    const gw_dp_header_mod_t  *m;
+
+    m = loc->request;
+
+    h.n = 0;
+    h.items = gw_arena_alloc(a, (GW_RENDER_OWN_HEADERS
+                                 + (m ? m->nset + m->nadd + m->nremove : 0))
+                                * sizeof(gw_render_header_t));
+
+    gw_render_header_put(&h, "Host", loc->host ? loc->host : "$http_host",
+                         NULL);
+    gw_render_header_put(&h, "Connection", NULL, "");
+    gw_render_header_put(&h, "X-Forwarded-For", "$proxy_add_x_forwarded_for",
+                         NULL);
+    gw_render_header_put(&h, "X-Forwarded-Proto", "$scheme", NULL);
+
+    for (i = 0; m != NULL && i < m->nset; i++) {
+        gw_render_header_put(&h, m->set[i].name, NULL, m->set[i].value);
+    }
+
+    /*
+     * add appends to what the client sent: "$gw_join_x_foo" is the
+     * client's value and a comma, or nothing, and the value is set into
+     * a variable first, quoted, so that nothing in it is nginx syntax
+     */
+    for (i = 0; m != NULL && i < m->nadd; i++) {
+        hv = gw_view_add(v, "add_values");
+        gw_view_setf(hv, "add_var", "gw_add_%zu", i);
+        gw_view_set(hv, "add_value", m->add[i].value);
+
+        var = gw_dp_header_var(a, m->add[i].name);
+        gw_render_header_put(&h, m->add[i].name,
+                             gw_arena_printf(a, "$gw_join_%s$gw_add_%zu",
+                                             var, i),
+                             NULL);
+    }
+
+    for (i = 0; m != NULL && i < m->nremove; i++) {
+        gw_render_header_put(&h, m->remove[i], NULL, "");
+    }
+
+    for (i = 0; i < h.n; i++) {
+        e = &h.items[i];
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", e->name);
+        if (e->expr != NULL) {
+            gw_view_set(hv, "hdr_expr", e->expr);
+        } else {
+            gw_view_set(hv, "hdr_literal", e->literal);
+        }
+    }
+}
+static void
+gw_render_add_header(gw_view_t *v, const gw_dp_kv_t *h)
+{
+    gw_view_t  *hv;
+
+    hv = gw_view_add(v, "add_headers");
+    gw_view_set(hv, "resp_name", h->name);
+    gw_view_set(hv, "resp_value", h->value);
+}
+
+
+/* ResponseHeaderModifier: hide what the backend sent, add ours. */
+static void
+gw_render_response_headers(gw_view_t *v, const gw_dp_header_mod_t *m)
+{
+    size_t  i;
+
+    if (m == NULL) {
+        return;
+    }
+
+    for (i = 0; i < m->nset; i++) {
+        gw_view_set(gw_view_add(v, "hide_headers"), "resp_name",
+                    m->set[i].name);
+    }
+
+    for (i = 0; i < m->nremove; i++) {
+        gw_view_set(gw_view_add(v, "hide_headers"), "resp_name",
+                    m->remove[i]);
+    }
+
+    for (i = 0; i < m->nset; i++) {
+        gw_render_add_header(v, &m->set[i]);
+    }
+
+    for (i = 0; i < m->nadd; i++) {
+        gw_render_add_header(v, &m->add[i]);
+    }
+}
+
+
+/*
+ * The Location of a RequestRedirect.  The port follows the spec: the one
+ * given, else the scheme's well-known one when a scheme is given, else
+ * the listener's (the port the request came in on); never written when it
+ * is the default of the Location's scheme (the listener is HTTP, so a
+ * request without a new scheme stays http).
+ */
+static const char *
+gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
+    int *port_var)
+{
+    int                      port, deflt;
+    const char              *scheme, *host, *port_part, *path;
+    const gw_dp_redirect_t  *r;
+
+    r = loc->redirect;
+
+    scheme = r->scheme ? r->scheme : "$scheme";
+    host = r->hostname ? r->hostname : "$host";
+    deflt = (r->scheme && strcmp(r->scheme, "https") == 0) ? 443 : 80;
+    port = r->port;
+
+    if (port != 0) {
+        port_part = (port == deflt) ? "" : gw_arena_printf(a, ":%d", port);
+
+    } else if (r->scheme != NULL) {
+        port_part = "";
+
+    } else {
+        port_part = "$gw_redirect_port";
+        *port_var = 1;
+    }
+
+    /* the path rewritten into $uri, or the request's path and query */
+    path = (r->path != GW_REWRITE_NONE) ? "$uri$is_args$args"
+                                        : "$request_uri";
+
+    return gw_arena_printf(a, "%s://%s%s%s", scheme, host, port_part, path);
+}
+
+
+static void
+gw_render_location(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
+    int *port_var)
 {
     gw_view_t  *v;
 
     v = gw_view_add(sv, "locations");
     gw_view_set(v, "route", loc->route);
+    if (gw_render_tag_ok(loc->route)) {
+        gw_view_set(v, "tag_route", loc->route);
+    }
     gw_view_set_int(v, "rule", (long long) loc->rule);
     gw_view_set_flag(v, "exact", loc->exact);
     gw_view_set(v, "path", loc->path);
+
+    gw_render_response_headers(v, loc->response);
+
+    if (loc->redirect != NULL) {
+        gw_view_set_int(v, "redirect_status", loc->redirect->status);
+        gw_view_set(v, "redirect_url",
+                    gw_render_redirect_url(a, loc, port_var));
+        if (loc->redirect_regex != NULL) {
+            gw_view_set(v, "redirect_regex", loc->redirect_regex);
+            gw_view_set(v, "redirect_repl", loc->redirect_repl);
+        }
+        return;
+    }
 
     if (loc->status != 0) {
         gw_view_set_int(v, "status", loc->status);
@@ -89,9 +368,7 @@ gw_render_location(gw_view_t *sv, const gw_dp_location_t *loc)
         gw_view_set(v, "rewrite_repl", loc->rewrite_repl);
     }
 
-    if (loc->host != NULL) {
-        gw_view_set(v, "rewrite_host", loc->host);
-    }
+    gw_render_request_headers(a, v, loc);
 
     if (loc->split != NULL) {
         gw_view_set(v, "split", loc->split->var);
@@ -102,7 +379,8 @@ gw_render_location(gw_view_t *sv, const gw_dp_location_t *loc)
 
 
 static void
-gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l)
+gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
+    int *port_var)
 {
     size_t                 i, j;
     gw_view_t             *v, *sv;
@@ -123,8 +401,19 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l)
         }
         gw_view_set_flag(sv, "has_root", s->has_root);
 
+        if (s->tag.gateway != NULL && gw_render_tag_ok(s->tag.gateway)
+            && gw_render_tag_ok(s->tag.listener)
+            && (s->hostname == NULL || gw_render_tag_ok(s->hostname)))
+        {
+            gw_view_set(sv, "tag_gateway", s->tag.gateway);
+            gw_view_set(sv, "tag_listener", s->tag.listener);
+            if (s->hostname != NULL) {
+                gw_view_set(sv, "tag_hostname", s->hostname);
+            }
+        }
+
         for (j = 0; j < s->locations.n; j++) {
-            gw_render_location(sv, s->locations.items[j]);
+            gw_render_location(a, sv, s->locations.items[j], port_var);
         }
     }
 }
@@ -134,7 +423,7 @@ int
 gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_buf_t *out, gw_err_t *err)
 {
-    int                      rc;
+    int                      rc, port_var;
     size_t                   i, j;
     gw_arena_t               a;
     gw_view_t               *root, *v;
@@ -156,12 +445,16 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
                  conf->state_dir);
     gw_view_setf(root, "socket_503", "%s/run/internal-503.sock",
                  conf->state_dir);
+    gw_view_setf(root, "zone_size", "%zum", gw_render_zone_size(dp) >> 20);
 
     for (i = 0; i < dp->upstreams.n; i++) {
         u = dp->upstreams.items[i];
         v = gw_view_add(root, "upstreams");
         gw_view_set(v, "name", u->name);
         gw_view_set(v, "service", u->service);
+        if (gw_render_tag_ok(u->service)) {
+            gw_view_set(v, "backend_tag", u->service);
+        }
         for (j = 0; j < u->nservers; j++) {
             gw_view_set(gw_view_add(v, "servers"), "address", u->servers[j]);
         }
@@ -171,9 +464,18 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
         gw_render_split(&a, root, dp->splits.items[i]);
     }
 
-    for (i = 0; i < dp->listens.n; i++) {
-        gw_render_listen(&a, root, dp->listens.items[i]);
+    for (i = 0; i < dp->joins.n; i++) {
+        gw_view_set(gw_view_add(root, "joins"), "join_var",
+                    dp->joins.items[i]);
     }
+
+    port_var = 0;
+
+    for (i = 0; i < dp->listens.n; i++) {
+        gw_render_listen(&a, root, dp->listens.items[i], &port_var);
+    }
+
+    gw_view_set_flag(root, "redirect_port", port_var);
 
     rc = gw_tmpl_render("http", root, out, err);
 

@@ -21,6 +21,17 @@ typedef struct {
 #define GW_FILE_HTTP     "conf/http.conf"
 #define GW_FILE_STATUS_SOCK  "run/gateway-status.sock"
 
+/* Our module's limit on a tag value, and the zone of its counters. */
+#define GW_TAG_MAX       512
+#define GW_SERIES_BYTES  256
+#define GW_ZONE_MIN      (1024 * 1024)
+
+/*
+ * The size of the module's zone (gateway_status_zone) for dp: at least
+ * twice what its series need, a power of two from 1m up.
+ */
+size_t gw_render_zone_size(const gw_dp_t *dp);
+
 /* The http{} data plane (conf/http.conf). */
 int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_buf_t *out, gw_err_t *err);

@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/gw_core.h"
 
 typedef struct {
@@ -47,6 +49,16 @@ int gw_runtime_reap(gw_runtime_t *rt);
 
 /* Stops nginx gracefully (SIGQUIT), then SIGKILL after a few seconds. */
 void gw_runtime_stop(gw_runtime_t *rt);
+
+/*
+ * Fetches the module's report (the JSON document of gateway_status, see
+ * nginx-module/ngx_http_gateway_report.c) from the status socket below
+ * state_dir, within a second.  On GW_OK *report is a JSON object the
+ * caller frees with cJSON_Delete(); on GW_ERR it is NULL and err says why
+ * (nginx not answering, not HTTP 200, not a JSON object).
+ */
+int gw_runtime_report(const char *state_dir, cJSON **report,
+    gw_err_t *err);
 
 /* Asks the module for the live generation; GW_ERR if it does not answer. */
 int gw_runtime_query(const char *state_dir, uint64_t *generation,

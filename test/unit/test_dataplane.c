@@ -3,6 +3,9 @@
  * spec's precedence, splits, rewrites, determinism).
  */
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "gw_test_util.h"
 
 
@@ -85,6 +88,8 @@ test_exact_beats_older_prefix(void **state)
     assert_non_null(strstr(p, "HTTPRoute app/old rule 0\n    location /a/"));
     assert_true(strstr(out.data, "# HTTPRoute app/young rule 0\n"
                                  "    location = /a {\n"
+                                 "        gateway_route_tag route=app/young "
+                                 "rule=0;\n"
                                  "        return 500;") != NULL);
 
     gw_buf_free(&out);
@@ -174,12 +179,237 @@ test_no_endpoints_503_and_deterministic(void **state)
     gw_render_extra(route, &b);
 
     assert_non_null(strstr(a.data, "upstream app_empty_80 {\n"
+                                   "    gateway_backend_tag "
+                                   "backend=app/empty:80;\n"
                                    "    server unix:/var/lib/ngx-gateway/"
                                    "run/internal-503.sock;"));
     assert_string_equal(a.data, b.data);
 
     gw_buf_free(&a);
     gw_buf_free(&b);
+}
+
+
+/*
+ * A server takes the most specific listener for its hostname; the
+ * catch-all the listener without hostname; routes and upstreams are
+ * tagged with their Gateway API names.
+ */
+static void
+test_tags_name_the_listener_route_and_backend(void **state)
+{
+    gw_buf_t  out;
+
+    (void) state;
+
+    gw_render_extra(
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: multi, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  listeners:\n"
+        "  - {name: wild, port: 8080, protocol: HTTP,"
+        " hostname: '*.example.com',"
+        " allowedRoutes: {namespaces: {from: All}}}\n"
+        "  - {name: any, port: 8080, protocol: HTTP,"
+        " allowedRoutes: {namespaces: {from: All}}}\n"
+        "  - {name: exact, port: 8080, protocol: HTTP,"
+        " hostname: a.example.com,"
+        " allowedRoutes: {namespaces: {from: All}}}\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r, namespace: app}\n"
+        "spec:\n"
+        "  parentRefs: [{name: multi, namespace: infra}]\n"
+        "  hostnames: [a.example.com, b.example.com, c.other.org]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: Exact, value: /x}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n", &out);
+
+    assert_non_null(strstr(out.data,
+        "    listen 127.0.0.1:8080 default_server;\n"
+        "    server_name \"\";\n"
+        "    gateway_server_tag gateway=infra/multi listener=any;\n"));
+    assert_non_null(strstr(out.data,
+        "    server_name a.example.com;\n"
+        "    gateway_server_tag gateway=infra/multi listener=exact "
+        "hostname=a.example.com;\n"));
+    assert_non_null(strstr(out.data,
+        "    server_name b.example.com;\n"
+        "    gateway_server_tag gateway=infra/multi listener=wild "
+        "hostname=b.example.com;\n"));
+    assert_non_null(strstr(out.data,
+        "    server_name c.other.org;\n"
+        "    gateway_server_tag gateway=infra/multi listener=any "
+        "hostname=c.other.org;\n"));
+
+    /* the Gateway of the base, on port 80, has its own catch-all */
+    assert_non_null(strstr(out.data,
+        "    gateway_server_tag gateway=infra/gw listener=http;\n"));
+
+    assert_non_null(strstr(out.data,
+        "    location = /x {\n"
+        "        gateway_route_tag route=app/r rule=0;\n"));
+    assert_non_null(strstr(out.data,
+        "upstream app_svc_80 {\n"
+        "    gateway_backend_tag backend=app/svc:80;\n"
+        "    server 10.0.0.1:8080;\n"));
+    assert_non_null(strstr(out.data, "\ngateway_status_zone 1m;\n"));
+
+    /* the internal upstream is not counted */
+    assert_non_null(strstr(out.data, "upstream gw_internal_500 {\n"
+                                     "    server unix:"));
+
+    gw_buf_free(&out);
+}
+
+
+/* The zone grows in doubling steps with the number of series. */
+static void
+test_zone_size_follows_the_series(void **state)
+{
+    size_t             i, small, big;
+    gw_dp_t            dp;
+    gw_dp_upstream_t   u, *up;
+    const char       **servers;
+
+    (void) state;
+
+    memset(&dp, 0, sizeof(dp));
+    assert_int_equal(gw_render_zone_size(&dp), 1024 * 1024);
+
+    memset(&u, 0, sizeof(u));
+    u.name = "app_svc_80";
+    u.service = "app/svc:80";
+    up = &u;
+    dp.upstreams.items = (void **) &up;
+    dp.upstreams.n = 1;
+
+    u.nservers = 10;
+    servers = calloc(20000, sizeof(char *));
+    assert_non_null(servers);
+    for (i = 0; i < 20000; i++) {
+        servers[i] = "10.0.0.1:8080";
+    }
+    u.servers = servers;
+
+    small = gw_render_zone_size(&dp);
+    assert_int_equal(small, 1024 * 1024);
+
+    /* 20,000 peers of 256+ bytes, twice: 16m is the power of two */
+    u.nservers = 20000;
+    big = gw_render_zone_size(&dp);
+    assert_true(big >= 2 * 20000 * 256);
+    assert_int_equal(big & (big - 1), 0);
+    assert_int_equal(big, 16 * 1024 * 1024);
+
+    free(servers);
+}
+
+
+/* The condition of route "r" (first parent) for the filters in rule. */
+static const gw_cond_t *
+gw_filters_cond(gw_arena_t *a, gw_store_t *st, const char *rule,
+    const char *type)
+{
+    char  doc[2048];
+
+    snprintf(doc, sizeof(doc),
+             "apiVersion: gateway.networking.k8s.io/v1\n"
+             "kind: HTTPRoute\n"
+             "metadata: {name: r, namespace: app}\n"
+             "spec:\n"
+             "  parentRefs: [{name: gw, namespace: infra}]\n"
+             "  rules:\n"
+             "%s", rule);
+
+    gw_store_init(st);
+    gw_test_load(st, gw_test_base);
+    gw_test_load(st, doc);
+
+    return gw_test_route_cond(gw_test_graph(a, st), "r", type);
+}
+
+
+static void
+test_filters_refused_with_a_reason(void **state)
+{
+    size_t            i;
+    gw_arena_t        a;
+    gw_store_t        st;
+    const gw_cond_t  *c;
+    static const struct {
+        const char  *rule;
+        const char  *reason;
+        const char  *message;
+    } cases[] = {
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {port: 81}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "IncompatibleFilters", "must not be used together with "
+          "backendRefs" },
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {port: 81}}\n"
+          "    - {type: URLRewrite, urlRewrite: {hostname: a.b}}\n",
+          "IncompatibleFilters", "RequestRedirect and URLRewrite" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {remove: [a]}}\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {remove: [b]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "IncompatibleFilters", "cannot be repeated" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier,"
+          " requestHeaderModifier: {set: [{name: X_Y, value: v}]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "has '_'" },
+        { "  - filters:\n"
+          "    - {type: ResponseHeaderModifier,"
+          " responseHeaderModifier: {add: [{name: X, value: \"a\\nb\"}]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "control character" },
+        { "  - filters:\n"
+          "    - {type: RequestHeaderModifier, requestHeaderModifier:"
+          " {set: [{name: X, value: a}], remove: [x]}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "more than one of set, add and remove" },
+        { "  - filters:\n"
+          "    - {type: RequestRedirect, requestRedirect: {statusCode: 304}}\n",
+          "UnsupportedValue", "statusCode must be" },
+        { "  - matches: [{path: {type: Exact, value: /a}}]\n"
+          "    filters:\n"
+          "    - type: RequestRedirect\n"
+          "      requestRedirect:\n"
+          "        path: {type: ReplacePrefixMatch,"
+          " replacePrefixMatch: /b}\n",
+          "UnsupportedValue", "PathPrefix" },
+        { "  - filters:\n"
+          "    - {type: RequestMirror, requestMirror:"
+          " {backendRef: {name: svc, port: 80}}}\n"
+          "    backendRefs: [{name: svc, port: 80}]\n",
+          "UnsupportedValue", "RequestMirror is not supported yet" },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_arena_init(&a);
+        c = gw_filters_cond(&a, &st, cases[i].rule, "Accepted");
+        assert_non_null(c);
+        if (strcmp(c->status, "False") != 0
+            || strcmp(c->reason, cases[i].reason) != 0
+            || strstr(c->message, cases[i].message) == NULL)
+        {
+            fail_msg("case %zu: Accepted %s/%s \"%s\", want False/%s "
+                     "with \"%s\"", i, c->status, c->reason, c->message,
+                     cases[i].reason, cases[i].message);
+        }
+        gw_arena_release(&a);
+        gw_store_release(&st);
+    }
 }
 
 
@@ -192,6 +422,9 @@ main(void)
         cmocka_unit_test(test_weighted_split),
         cmocka_unit_test(test_rewrite_prefix),
         cmocka_unit_test(test_no_endpoints_503_and_deterministic),
+        cmocka_unit_test(test_tags_name_the_listener_route_and_backend),
+        cmocka_unit_test(test_zone_size_follows_the_series),
+        cmocka_unit_test(test_filters_refused_with_a_reason),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
