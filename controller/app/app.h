@@ -14,6 +14,7 @@
 #include "dataplane/dataplane.h"
 #include "graph/graph.h"
 #include "metrics/metrics.h"
+#include "metrics/nginx.h"
 #include "runtime/runtime.h"
 #include "source/file.h"
 #include "store/store.h"
@@ -77,9 +78,12 @@ typedef struct {
     gw_metric_t   *watch_reconnects;
     gw_metric_t   *relists;
     gw_metric_t   *status_writes;
+    gw_nginx_metrics_t  nginx;    /* the module's counters, at scrape */
 } gw_ctl_metrics_t;
 
-int gw_ctl_metrics_init(gw_ctl_metrics_t *m, gw_err_t *err);
+/* state_dir: where nginx's status socket is, for its counters */
+int gw_ctl_metrics_init(gw_ctl_metrics_t *m, const char *state_dir,
+    gw_err_t *err);
 void gw_ctl_metrics_release(gw_ctl_metrics_t *m);
 void gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
     const gw_graph_t *g);

@@ -19,7 +19,8 @@ static const double  gw_reconcile_buckets[] = {
 
 
 int
-gw_ctl_metrics_init(gw_ctl_metrics_t *m, gw_err_t *err)
+gw_ctl_metrics_init(gw_ctl_metrics_t *m, const char *state_dir,
+    gw_err_t *err)
 {
     static const char  *reason[] = { "reason", NULL };
     static const char  *kind_valid[] = { "kind", "valid", NULL };
@@ -89,6 +90,14 @@ gw_ctl_metrics_init(gw_ctl_metrics_t *m, gw_err_t *err)
 #undef GW_METRIC
 
     gw_metric_gauge_set(m->build_info, 1, "version", GW_VERSION, NULL);
+
+    if (gw_nginx_metrics_init(&m->nginx, m->reg, err) != GW_OK) {
+        gw_ctl_metrics_release(m);
+        return GW_ERR;
+    }
+
+    m->nginx.state_dir = state_dir;
+    gw_metrics_on_collect(m->reg, gw_nginx_metrics_collect, &m->nginx);
 
     return GW_OK;
 }

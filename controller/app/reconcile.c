@@ -81,7 +81,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     app->rt.worker_processes = conf->worker_processes;
     app->rt.external = conf->external_nginx;
 
-    if (gw_ctl_metrics_init(&app->metrics, err) != GW_OK) {
+    if (gw_ctl_metrics_init(&app->metrics, conf->state_dir, err) != GW_OK) {
         gw_runtime_release(&app->rt);
         gw_store_release(&app->store);
         close(app->sfd);

@@ -96,11 +96,11 @@ static const gw_ngx_family_t  gw_ngx_families[] = {
         "Responses of each endpoint of a backend, by status class.",
         gw_ngx_peer_code),
     GW_NGX_FAMILY(peer_time_sum, GW_METRIC_COUNTER,
-        "upstream_peer_response_seconds_sum",
+        "upstream_peer_response_time_seconds_total",
         "Total time to the full response of each endpoint of a backend.",
         gw_ngx_peer),
     GW_NGX_FAMILY(peer_time_count, GW_METRIC_COUNTER,
-        "upstream_peer_response_seconds_count",
+        "upstream_peer_timed_responses_total",
         "Responses timed per endpoint of a backend.", gw_ngx_peer),
 };
 

@@ -148,12 +148,13 @@ test_report_to_exposition(void **state)
     has_line(text, "ngx_gateway_nginx_upstream_peer_responses_total{"
                    "backend_namespace=\"mario-ns\",service=\"mario\","
                    "port=\"80\",peer=\"127.0.0.12:8080\",code=\"5xx\"} 1");
-    has_line(text, "# TYPE ngx_gateway_nginx_upstream_peer_response_"
-                   "seconds_sum counter");
-    has_line(text, "ngx_gateway_nginx_upstream_peer_response_seconds_sum{"
+    has_line(text, "# TYPE ngx_gateway_nginx_upstream_peer_response_time_"
+                   "seconds_total counter");
+    has_line(text, "ngx_gateway_nginx_upstream_peer_response_time_"
+                   "seconds_total{"
                    "backend_namespace=\"mario-ns\",service=\"mario\","
                    "port=\"80\",peer=\"127.0.0.11:8080\"} 1.5");
-    has_line(text, "ngx_gateway_nginx_upstream_peer_response_seconds_count{"
+    has_line(text, "ngx_gateway_nginx_upstream_peer_timed_responses_total{"
                    "backend_namespace=\"mario-ns\",service=\"mario\","
                    "port=\"80\",peer=\"127.0.0.12:8080\"} 4");
 
