@@ -8,6 +8,8 @@ how long the controller's view takes to equal the API server's after a
 fault (printed at the end of the run).
 """
 
+import shutil
+
 from ctlfixture import (CONTROLLER, DEADLINE, MARIO, TETRIS, cond,
                         our_parent, wait_for)
 from ctlfixture import built, kube, net, procs  # noqa: F401  (fixtures)
@@ -120,3 +122,108 @@ def test_parents_of_other_controllers_are_kept(kube):
     ours = [p for p in route["status"]["parents"]
             if p["controllerName"] == CONTROLLER]
     assert len(ours) == 1, route["status"]
+
+
+# ------------------------------------------------------------ 3. outage
+
+def edit_offline(apiserver, tmp_path, change):
+    """Changes objects while the stand-in is down, the supported way: a
+    second stand-in on a copy of its --data journal makes the writes
+    (`change(client)`), then the journal is put back.  When apiserver
+    starts again it has the changed objects, a resourceVersion counter
+    further on, and no watch history (as after an etcd restore)."""
+    from conftest import ApiServer
+
+    side = tmp_path / "offline"
+    side.mkdir()
+    shutil.copy(apiserver.data, side / "apiserver-data.jsonl")
+    other = ApiServer(side, crds=apiserver.crds)
+    try:
+        change(other.client)
+    finally:
+        other.stop()
+    shutil.copy(side / "apiserver-data.jsonl", apiserver.data)
+
+
+def rename_path(client, old, new):
+    route = client.get("HTTPRoute", "game-route", "default")
+    for rule in route["spec"]["rules"]:
+        for m in rule.get("matches", []):
+            if m["path"]["value"] == old:
+                m["path"]["value"] = new
+    return client.update(route)
+
+
+def test_api_server_outage_loses_no_update(kube, tmp_path, request):
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    wait_route(kube, "Accepted", "True")
+    ctl_pid, nginx_pid = c.pid, c.nginx_pid
+
+    kube.api.kill()
+
+    def change(client):
+        rename_path(client, "/mario", "/retro-mario")
+        client.delete("ReferenceGrant", "allow-tetris-service", "tetris-ns")
+    edit_offline(kube.api, tmp_path, change)
+
+    # while the API server is away, the last configuration keeps serving
+    code, body = kube.get("/mario")
+    assert code == 200 and MARIO in body, (code, body[:200])
+    assert c.running()
+
+    kube.api.start()
+    kube.converge(c, "API server killed, 2 changes while down",
+                  request)
+    kube.wait_get("/retro-mario", 200, MARIO)
+    kube.wait_get("/tetris", 500)
+    kube.wait_get("/mario", 404)
+    wait_route(kube, "ResolvedRefs", "False", "RefNotPermitted")
+    kube.wait_api_status(c)
+
+    # the same controller and nginx did it
+    assert c.running() and c.pid == ctl_pid
+    assert c.nginx_pid == nginx_pid
+    assert c.metric("ngx_gateway_relists_total") >= 1
+
+
+# ------------------------------------------------------------ 4. 410 Gone
+
+def test_compaction_relists_without_restart(kube, request):
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    relists = c.metric("ngx_gateway_relists_total")
+    reconnects = c.metric("ngx_gateway_watch_reconnects_total")
+
+    kube.api.control("compact")
+    dropped = kube.api.control("drop-watches")["dropped"]
+    assert dropped > 0
+    rename_path(kube.client, "/tetris", "/blocks")
+
+    kube.converge(c, "compaction + dropped watches + 1 change", request)
+    kube.wait_get("/blocks", 200, TETRIS)
+    kube.wait_get("/tetris", 404)
+    wait_route(kube, "Accepted", "True")
+    wait_for(lambda: c.metric("ngx_gateway_relists_total") > relists,
+             timeout=DEADLINE, what="a relist counted in /metrics")
+    assert c.metric("ngx_gateway_watch_reconnects_total") > reconnects
+    assert c.running()
+
+
+def test_stalled_watches_catch_up(kube, request):
+    """Watches that go quiet (a slow API server) deliver late: the
+    controller applies what they bring once they do."""
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+
+    kube.api.control("stall-watches", seconds=2)
+    rename_path(kube.client, "/mario", "/plumber")
+    kube.converge(c, "watches stalled 2 s + 1 change", request,
+                  timeout=2 + 5)
+    kube.wait_get("/plumber", 200, MARIO)
