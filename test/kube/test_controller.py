@@ -8,11 +8,19 @@ how long the controller's view takes to equal the API server's after a
 fault (printed at the end of the run).
 """
 
+import os
 import shutil
+import socket
+import time
 
-from ctlfixture import (CONTROLLER, DEADLINE, MARIO, TETRIS, cond,
-                        our_parent, wait_for)
-from ctlfixture import built, kube, net, procs  # noqa: F401  (fixtures)
+import pytest
+
+from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, GW_PORT, MARIO,
+                        PORT_OFFSET, TETRIS, cond, our_parent, wait_for)
+from ctlfixture import built, kube, net, net2, procs  # noqa: F401
+from ctlfixture import http_get, write_kubeconfig
+from conftest import CRDS
+import kubeclient
 
 
 def parent_conds(kube, name="game-route"):
@@ -176,7 +184,7 @@ def test_api_server_outage_loses_no_update(kube, tmp_path, request):
 
     kube.api.start()
     kube.converge(c, "API server killed, 2 changes while down",
-                  request)
+                  request, api=True)
     kube.wait_get("/retro-mario", 200, MARIO)
     kube.wait_get("/tetris", 500)
     kube.wait_get("/mario", 404)
@@ -204,7 +212,8 @@ def test_compaction_relists_without_restart(kube, request):
     assert dropped > 0
     rename_path(kube.client, "/tetris", "/blocks")
 
-    kube.converge(c, "compaction + dropped watches + 1 change", request)
+    kube.converge(c, "compaction + dropped watches + 1 change", request,
+                  api=True)
     kube.wait_get("/blocks", 200, TETRIS)
     kube.wait_get("/tetris", 404)
     wait_route(kube, "Accepted", "True")
@@ -225,5 +234,227 @@ def test_stalled_watches_catch_up(kube, request):
     kube.api.control("stall-watches", seconds=2)
     rename_path(kube.client, "/mario", "/plumber")
     kube.converge(c, "watches stalled 2 s + 1 change", request,
-                  timeout=2 + 5)
+                  timeout=2 + 5, api=True)
+    kube.wait_get("/plumber", 200, MARIO)
+
+
+# ------------------------------------------------------------ 6. replicas
+
+LEASE = "ngx-gateway-leader"
+LEASE_DEADLINE = 30.0   # lease duration 15 s + retry 2 s, with margin
+
+
+def lease_holder(kube):
+    lease = kube.client.get_or_none("Lease", LEASE, "default")
+    return lease and lease["spec"].get("holderIdentity")
+
+
+def identity(c):
+    """A replica's Lease identity: hostname_pid (the default)."""
+    return f"{socket.gethostname()}_{c.pid}"
+
+
+def status_writes(c, kind=None):
+    want = {"msg": "status written"}
+    if kind:
+        want["kind"] = kind
+    return len(c.log_find(**want))
+
+
+def status_patches(kube):
+    return [r for r in kube.api.control("requests")
+            if r["method"] == "PATCH" and r["path"].endswith("/status")]
+
+
+def test_two_replicas_one_leader_and_failover(net2, kube, request):
+    kube.serve_games()
+    kube.apply_games()
+    first = kube.controller(name="replica0")
+    wait_for(lambda: lease_holder(kube) == identity(first),
+             timeout=DEADLINE, what="replica0 holds the Lease")
+    wait_route(kube, "Accepted", "True")
+    second = kube.controller(net=net2, name="replica1")
+
+    # both serve, each on its own address
+    kube.wait_get("/mario", 200, MARIO)
+    kube.wait_get("/mario", 200, MARIO, addr=net2.gw)
+
+    # a change: both program their nginx, only the leader writes status
+    kube.api.control("requests", "DELETE")
+    before = status_writes(first, "HTTPRoute")
+    rename_path(kube.client, "/tetris", "/blocks")
+    kube.converge(second, "follower, 1 change", request)
+    kube.converge(first, "leader, 1 change", request, api=True)
+    kube.wait_get("/blocks", 200, TETRIS)
+    kube.wait_get("/blocks", 200, TETRIS, addr=net2.gw)
+    wait_route(kube, "Accepted", "True")
+    assert lease_holder(kube) == identity(first)
+    assert status_writes(first, "HTTPRoute") > before
+    assert status_writes(second) == 0, "the follower wrote status"
+    assert not second.log_has(msg="leading: writing status")
+    patches = status_patches(kube)
+    assert patches and all(r["code"] == 200 for r in patches), patches
+
+    # the leader dies without letting go: the other takes over once the
+    # Lease expires
+    first.sigkill()
+    killed = time.monotonic()
+    wait_for(lambda: lease_holder(kube) == identity(second),
+             timeout=LEASE_DEADLINE, interval=0.2,
+             what="replica1 takes the Lease over")
+    CONVERGENCE.append((request.node.name, "Lease taken over after the "
+                        "leader's SIGKILL", time.monotonic() - killed))
+    wait_for(lambda: second.log_has(msg="leading: writing status"),
+             timeout=DEADLINE, what="replica1 leads")
+
+    kube.client.delete("ReferenceGrant", "allow-mario-service", "mario-ns")
+    kube.converge(second, "leader SIGKILLed, new leader, 1 change",
+                  request, api=True)
+    wait_route(kube, "ResolvedRefs", "False", "RefNotPermitted")
+    kube.wait_get("/mario", 500, addr=net2.gw)
+    assert status_writes(second, "HTTPRoute") > 0
+
+
+# ------------------------------------------------------------ 7. TLS
+
+@pytest.mark.parametrize("apiserver", [{"tls": True}], indirect=True)
+def test_tls_and_token(kube):
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    wait_route(kube, "Accepted", "True")
+    kube.wait_api_status(c)
+    code, _, body = c.admin("/readyz")
+    assert code == 200, body
+
+
+@pytest.mark.parametrize("apiserver", [{"tls": True}], indirect=True)
+def test_wrong_token_is_refused_and_not_ready(kube, tmp_path):
+    kube.apply_games()
+    cfg = write_kubeconfig(tmp_path / "wrong-kubeconfig", kube.api.url,
+                           token="not-" + kube.api.token,
+                           cacert=kube.api.cacert)
+    c = kube.controller(kubeconfig=cfg, wait=False)
+
+    def refused():
+        return [d for d in c.log_lines()
+                if d["level"] == "error" and "401" in d["raw"]]
+    wait_for(lambda: refused() or not c.running(), timeout=DEADLINE,
+             what="an error naming the 401")
+    assert c.running(), c.text()
+    assert refused(), c.text()
+
+    # it keeps trying (a second round of refusals) and never goes live
+    # with a configuration made from nothing
+    n = len(status_or_list_failures(c))
+    wait_for(lambda: len(status_or_list_failures(c)) > n,
+             timeout=DEADLINE, what="another refused attempt")
+    code, _, body = c.admin("/readyz")
+    assert code == 503, body
+    assert not c.log_has(msg="configuration live")
+    assert not (c.state_dir / "nginx.pid").exists()
+    code, _, _ = c.admin("/healthz")
+    assert code == 200
+
+
+def status_or_list_failures(c):
+    return [d for d in c.log_lines() if "401" in d["raw"]]
+
+
+# ------------------------------------------------------------ 8. Events
+
+RELOAD_FAIL_DEADLINE = 30.0
+
+def test_rejected_configuration_is_an_event_on_the_gateway(kube):
+    """nginx refuses a configuration made of valid objects when a new
+    listener's port is taken on the Gateway's address by another
+    program: the last good configuration keeps serving, the Gateway gets
+    a Warning Event ReloadFailed (`kubectl get events`)."""
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+
+    port = 81
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind((kube.net.gw, port + PORT_OFFSET))
+        squatter.listen(1)
+
+        gw = kube.client.get("Gateway", "game-gateway", "default")
+        extra = dict(gw["spec"]["listeners"][0], name="extra", port=port)
+        gw["spec"]["listeners"].append(extra)
+        kube.client.update(gw)
+
+        def reload_failed():
+            return [e for e in kube.client.list(
+                        "events.events.k8s.io", "default",
+                        fieldSelector="regarding.name=game-gateway")
+                    if e["reason"] == "ReloadFailed"]
+        # nginx retries the bind for 2.5 s, the controller waits up to
+        # 15 s for it to confirm (see the report: it should not)
+        events = wait_for(reload_failed, timeout=RELOAD_FAIL_DEADLINE,
+                          interval=0.2,
+                          what="a ReloadFailed Event on game-gateway")
+        ev = events[0]
+        assert ev["type"] == "Warning", ev
+        assert ev["regarding"]["kind"] == "Gateway", ev
+        assert ev["regarding"]["uid"] == gw["metadata"]["uid"], ev
+        assert ev["reportingController"] == CONTROLLER, ev
+        assert "Address already in use" in ev["note"], ev
+
+        # the last good configuration serves on; still ready
+        code, body = kube.get("/mario")
+        assert code == 200 and MARIO in body, (code, body[:200])
+        code, _, body = c.admin("/readyz")
+        assert code == 200, body
+        assert c.metric("ngx_gateway_reload_failures_total") >= 1
+        wait_for(lambda: cond(kube.client.get(
+                     "Gateway", "game-gateway", "default")["status"][
+                         "conditions"], "Programmed")["status"] == "False",
+                 timeout=DEADLINE, what="Gateway Programmed=False")
+    finally:
+        squatter.close()
+
+    # once the port is free, a change makes it live
+    gw = kube.client.get("Gateway", "game-gateway", "default")
+    gw["metadata"].setdefault("labels", {})["retry"] = "1"
+    gw["spec"]["listeners"][1]["hostname"] = "game.example.com"
+    kube.client.update(gw)
+    wait_for(lambda: http_get(kube.net.gw, port + PORT_OFFSET, "/mario")[0]
+             == 200, timeout=DEADLINE, what="the extra listener serves")
+
+
+# ------------------------------------------------------------ 9. CRDs
+
+STANDARD = [os.path.join(CRDS, f"gateway.networking.k8s.io_{r}.yaml")
+            for r in ("gatewayclasses", "gateways", "httproutes",
+                      "referencegrants", "grpcroutes")]
+
+
+@pytest.mark.parametrize("apiserver", [{"crds": STANDARD}], indirect=True)
+def test_missing_crds_do_not_stop_the_controller(kube, request):
+    """Only the standard channel's CRDs (no TCPRoute, TLSRoute, UDPRoute,
+    BackendTLSPolicy): HTTPRoutes are served and their status written."""
+    assert kube.client.get_or_none("customresourcedefinitions",
+                                   "tcproutes.gateway.networking.k8s.io") \
+        is None
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    kube.wait_get("/tetris", 200, TETRIS)
+    wait_route(kube, "Accepted", "True")
+    assert c.log_find(msg="kind not served (CRD not installed), looking "
+                      "again every 30 s", kind="TCPRoute")
+
+    # installed later: picked up, nothing lost
+    kube.client.create(kubeclient.load_docs(os.path.join(
+        CRDS, "gateway.networking.k8s.io_tcproutes.yaml"))[0])
+    wait_for(lambda: c.log_find(msg="listed", kind="TCPRoute"),
+             timeout=DEADLINE, what="TCPRoutes listed")
+    rename_path(kube.client, "/mario", "/plumber")
+    kube.converge(c, "CRD installed, 1 change", request, api=True)
     kube.wait_get("/plumber", 200, MARIO)
