@@ -258,10 +258,10 @@ class KubeController(gwit.Controller):
             self._admin_port = int(found[0]["port"])
         return self._admin_port
 
-    def admin(self, path, method="GET"):
+    def admin(self, path, method="GET", timeout=5):
         """(status, content type, body) of the admin endpoint."""
         conn = http.client.HTTPConnection("127.0.0.1", self.admin_port,
-                                          timeout=5)
+                                          timeout=timeout)
         try:
             conn.request(method, path)
             resp = conn.getresponse()

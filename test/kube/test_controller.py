@@ -364,13 +364,90 @@ def status_or_list_failures(c):
 
 # ------------------------------------------------------------ 8. Events
 
-RELOAD_FAIL_DEADLINE = 30.0
+# TEST-NET-1: no interface of this machine has it, so nginx cannot bind
+# there and `nginx -t` refuses the configuration, made of valid objects.
+FOREIGN = "192.0.2.1"
+
+ARCADE = {
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+    "metadata": {"name": "arcade-gateway", "namespace": "default"},
+    "spec": {"gatewayClassName": "nginx-gateway",
+             "addresses": [{"type": "IPAddress", "value": FOREIGN}],
+             "listeners": [{"name": "web", "port": 80,
+                            "protocol": "HTTP"}]}}
+
+
+def reload_failed_events(kube, gateway):
+    return [e for e in kube.client.list(
+                "events.events.k8s.io", "default",
+                fieldSelector=f"regarding.name={gateway}")
+            if e["reason"] == "ReloadFailed"]
+
 
 def test_rejected_configuration_is_an_event_on_the_gateway(kube):
-    """nginx refuses a configuration made of valid objects when a new
-    listener's port is taken on the Gateway's address by another
-    program: the last good configuration keeps serving, the Gateway gets
-    a Warning Event ReloadFailed (`kubectl get events`)."""
+    """A configuration nginx refuses: the last good one keeps serving,
+    the Gateways get a Warning Event ReloadFailed (`kubectl get events`)
+    and Programmed=False; once fixed, Programmed=True again."""
+    kube.serve_games()
+    kube.apply_games()
+    c = kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    failures = c.metric("ngx_gateway_reload_failures_total")
+
+    arcade = kube.client.create(ARCADE)
+    events = wait_for(lambda: reload_failed_events(kube, "arcade-gateway"),
+                      timeout=DEADLINE,
+                      what="a ReloadFailed Event on arcade-gateway")
+    ev = events[0]
+    assert ev["type"] == "Warning", ev
+    assert ev["regarding"]["kind"] == "Gateway", ev
+    assert ev["regarding"]["uid"] == arcade["metadata"]["uid"], ev
+    assert ev["reportingController"] == CONTROLLER, ev
+    assert FOREIGN in ev["note"], ev
+    wait_for(lambda: reload_failed_events(kube, "game-gateway"),
+             timeout=DEADLINE, what="a ReloadFailed Event on game-gateway")
+
+    # the last good configuration serves on; still ready
+    code, body = kube.get("/mario")
+    assert code == 200 and MARIO in body, (code, body[:200])
+    code, _, body = c.admin("/readyz")
+    assert code == 200, body
+    assert c.metric("ngx_gateway_reload_failures_total") > failures
+    wait_for(lambda: programmed(kube, "arcade-gateway") == "False",
+             timeout=DEADLINE, what="arcade-gateway Programmed=False")
+
+
+def programmed(kube, name):
+    gw = kube.client.get("Gateway", name, "default")
+    return cond(gw["status"]["conditions"], "Programmed")["status"]
+
+
+@pytest.mark.xfail(strict=True, reason="gw_ctl_reconcile() (app/"
+                   "reconcile.c) leaves live_ok = 0 when the new plan is "
+                   "the one already live, so undoing a rejected change "
+                   "keeps Programmed=False until some other change")
+def test_undoing_a_rejected_change_programs_again(kube):
+    kube.serve_games()
+    kube.apply_games()
+    kube.controller()
+    kube.wait_get("/mario", 200, MARIO)
+    kube.client.create(ARCADE)
+    wait_for(lambda: programmed(kube, "game-gateway") == "False",
+             timeout=DEADLINE, what="game-gateway Programmed=False")
+
+    kube.client.delete("Gateway", "arcade-gateway", "default")
+    wait_for(lambda: programmed(kube, "game-gateway") == "True",
+             timeout=DEADLINE, what="game-gateway Programmed=True")
+
+
+@pytest.mark.xfail(strict=True, reason="gw_runtime_apply() blocks the "
+                   "loop for up to 15 s (GW_CONFIRM_TIMEOUT_MS) when nginx "
+                   "keeps its old configuration after a SIGHUP (a port "
+                   "in use): no admin answers, no Lease renewals")
+def test_failed_reload_keeps_the_controller_responsive(kube):
+    """A port in use on the Gateway's address: `nginx -t` passes (it
+    does not treat EADDRINUSE as an error), the reload fails in the
+    master.  The controller must keep answering meanwhile."""
     kube.serve_games()
     kube.apply_games()
     c = kube.controller()
@@ -384,47 +461,26 @@ def test_rejected_configuration_is_an_event_on_the_gateway(kube):
         squatter.listen(1)
 
         gw = kube.client.get("Gateway", "game-gateway", "default")
-        extra = dict(gw["spec"]["listeners"][0], name="extra", port=port)
-        gw["spec"]["listeners"].append(extra)
+        gw["spec"]["listeners"].append(
+            dict(gw["spec"]["listeners"][0], name="extra", port=port))
         kube.client.update(gw)
 
-        def reload_failed():
-            return [e for e in kube.client.list(
-                        "events.events.k8s.io", "default",
-                        fieldSelector="regarding.name=game-gateway")
-                    if e["reason"] == "ReloadFailed"]
-        # nginx retries the bind for 2.5 s, the controller waits up to
-        # 15 s for it to confirm (see the report: it should not)
-        events = wait_for(reload_failed, timeout=RELOAD_FAIL_DEADLINE,
-                          interval=0.2,
-                          what="a ReloadFailed Event on game-gateway")
-        ev = events[0]
-        assert ev["type"] == "Warning", ev
-        assert ev["regarding"]["kind"] == "Gateway", ev
-        assert ev["regarding"]["uid"] == gw["metadata"]["uid"], ev
-        assert ev["reportingController"] == CONTROLLER, ev
-        assert "Address already in use" in ev["note"], ev
-
-        # the last good configuration serves on; still ready
-        code, body = kube.get("/mario")
-        assert code == 200 and MARIO in body, (code, body[:200])
-        code, _, body = c.admin("/readyz")
-        assert code == 200, body
-        assert c.metric("ngx_gateway_reload_failures_total") >= 1
-        wait_for(lambda: cond(kube.client.get(
-                     "Gateway", "game-gateway", "default")["status"][
-                         "conditions"], "Programmed")["status"] == "False",
-                 timeout=DEADLINE, what="Gateway Programmed=False")
+        err_log = c.state_dir / "logs" / "error.log"
+        wait_for(lambda: "still could not bind()" in err_log.read_text(),
+                 timeout=DEADLINE, what="nginx gave up binding")
+        try:
+            code, _, _ = c.admin("/healthz", timeout=3)
+        except OSError as e:
+            pytest.fail(f"/healthz did not answer in 3 s: {e}")
+        assert code == 200
     finally:
         squatter.close()
+    wait_for(lambda: reload_failed_events(kube, "game-gateway"),
+             timeout=RELOAD_FAIL_DEADLINE, interval=0.2,
+             what="a ReloadFailed Event on game-gateway")
 
-    # once the port is free, a change makes it live
-    gw = kube.client.get("Gateway", "game-gateway", "default")
-    gw["metadata"].setdefault("labels", {})["retry"] = "1"
-    gw["spec"]["listeners"][1]["hostname"] = "game.example.com"
-    kube.client.update(gw)
-    wait_for(lambda: http_get(kube.net.gw, port + PORT_OFFSET, "/mario")[0]
-             == 200, timeout=DEADLINE, what="the extra listener serves")
+
+RELOAD_FAIL_DEADLINE = 30.0
 
 
 # ------------------------------------------------------------ 9. CRDs
