@@ -15,16 +15,12 @@ import time
 
 import pytest
 
-from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, GW_PORT, MARIO,
+import kubeclient
+from conftest import CRDS
+from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, MARIO,
                         PORT_OFFSET, TETRIS, cond, our_parent, wait_for)
 from ctlfixture import built, kube, net, net2, procs  # noqa: F401
-from ctlfixture import http_get, write_kubeconfig
-from conftest import CRDS
-import kubeclient
-
-
-def parent_conds(kube, name="game-route"):
-    return our_parent(kube.route(name))["conditions"]
+from ctlfixture import write_kubeconfig
 
 
 def route_is(kube, ctype, status, reason=None, name="game-route"):
