@@ -337,13 +337,16 @@ class KubeStack:
         self.controllers = []
         self.state_dirs = []
         self.games = games_objects(net)
-        self._backends = gwit.Stack.__new__(gwit.Stack)
-        self._backends.tmp, self._backends.net = self.tmp, net
-        self._backends.procs = procs
 
     def serve_games(self):
-        self._backends.serve("mario")
-        self._backends.serve("tetris")
+        """The mario and tetris backends on net's addresses."""
+        for game, addr, port in (
+                ("mario", self.net.mario, gwit.MARIO_PORT),
+                ("tetris", self.net.tetris, gwit.TETRIS_PORT)):
+            argv = [gwit.PYTHON, gwit.SERVE, "--listen", f"{addr}:{port}",
+                    "--root", EXAMPLES / "backends" / game]
+            self.procs.add(gwit.Backend(argv, self.tmp / f"{game}.log",
+                                        addr, port)).start()
 
     def apply_games(self, skip=()):
         """`kubectl apply` of the walkthrough (namespaces first)."""
