@@ -273,6 +273,12 @@ gw_inf_failed(gw_informer_t *in, const gw_kube_response_t *r, int relist)
         in->failed = 1;
     }
 
+    if (r->status == 401) {
+        gw_log(GW_LOG_ERROR, "unauthorized (HTTP 401): the API server "
+               "refused our credentials (check the kubeconfig's token or "
+               "client certificate)", "kind", in->def->kind, NULL);
+    }
+
     if (r->status == 403 && !in->def->optional) {
         gw_log(GW_LOG_ERROR, "forbidden: check the controller's RBAC "
                "(ClusterRole needs list and watch)", "kind", in->def->kind,

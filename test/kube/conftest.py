@@ -185,3 +185,28 @@ def apiserver(request, tmp_path):
         yield srv
     finally:
         srv.stop()
+
+
+# ------------------------------------------------ test_controller*.py
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure of a controller test, its logs (ctlfixture.py)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    ctl = sys.modules.get("ctlfixture")
+    if ctl is not None:
+        rep.sections.extend(ctl.failure_sections(item))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The convergence times test_controller*.py measured."""
+    ctl = sys.modules.get("ctlfixture")
+    if ctl is None or not ctl.CONVERGENCE:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "controller view == API server view after")
+    for test, what, took in ctl.CONVERGENCE:
+        tr.write_line("%6.2f s  %s (%s)" % (took, what, test))
