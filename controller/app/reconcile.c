@@ -347,6 +347,13 @@ gw_ctl_reconcile(gw_ctl_t *app)
                        "every listener up with --port-offset 8000", NULL);
             }
         }
+
+    } else if (!app->live_ok && app->rt.generation > 0) {
+        /* nginx runs this plan already: a refused change was undone */
+        app->live_ok = 1;
+        app->live_error[0] = '\0';
+        gw_log(GW_LOG_INFO, "configuration live again", "generation",
+               gw_log_int((long long) app->rt.generation), NULL);
     }
 
     app->changed_ms = 0;

@@ -321,6 +321,43 @@ gw_runtime_reap(gw_runtime_t *rt)
 }
 
 
+/*
+ * 1 when nginx logged an [emerg] line since offset: the master refused
+ * the new configuration (e.g. a port `nginx -t` could not know is taken)
+ * and keeps running the old one, so there is nothing to wait for.
+ */
+static int
+gw_nginx_refused(gw_runtime_t *rt, off_t offset, gw_err_t *err)
+{
+    int      fd, found;
+    char     path[4096], buf[16384];
+    ssize_t  n;
+
+    snprintf(path, sizeof(path), "%s/logs/error.log", rt->state_dir);
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+
+    n = pread(fd, buf, sizeof(buf) - 1, offset);
+    close(fd);
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    buf[n] = '\0';
+    found = strstr(buf, "[emerg]") != NULL;
+
+    if (found) {
+        gw_nginx_error_line(buf, err);
+    }
+
+    return found;
+}
+
+
 /* Polls the module until it reports generation, or nginx gives up. */
 static int
 gw_nginx_confirm(gw_runtime_t *rt, uint64_t generation, off_t log_offset,
@@ -341,6 +378,10 @@ gw_nginx_confirm(gw_runtime_t *rt, uint64_t generation, off_t log_offset,
 
         if (gw_runtime_reap(rt)) {
             gw_nginx_log_reason(rt, log_offset, err, "nginx exited");
+            return GW_ERR;
+        }
+
+        if (gw_nginx_refused(rt, log_offset, err)) {
             return GW_ERR;
         }
 
