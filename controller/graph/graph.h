@@ -140,6 +140,7 @@ gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,
 void gw_graph_classes(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_gateways(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_routes(gw_graph_t *g, const gw_store_t *store);
+void gw_route_rules(gw_graph_t *g, gw_groute_t *r);
 void gw_graph_backends(gw_graph_t *g, gw_groute_t *r,
     const gw_store_t *store);
 
