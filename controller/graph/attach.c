@@ -145,25 +145,22 @@ static int
 gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
     const gw_glistener_t *l, gw_attach_t *at)
 {
-    size_t                 i;
-    const char            *h;
-    const gw_httproute_t  *spec;
-
-    spec = &r->obj->u.httproute;
+    size_t       i;
+    const char  *h;
 
     at->hostnames = gw_arena_alloc(g->arena,
-                                   (spec->nhostnames + 1) * sizeof(char *));
+                                   (r->nhostnames + 1) * sizeof(char *));
     at->nhostnames = 0;
 
-    if (spec->nhostnames == 0) {
+    if (r->nhostnames == 0) {
         if (l->spec->hostname != NULL) {
             at->hostnames[at->nhostnames++] = l->spec->hostname;
         }
         return 1;
     }
 
-    for (i = 0; i < spec->nhostnames; i++) {
-        h = gw_hostname_intersect(l->spec->hostname, spec->hostnames[i]);
+    for (i = 0; i < r->nhostnames; i++) {
+        h = gw_hostname_intersect(l->spec->hostname, r->hostnames[i]);
         if (h != NULL) {
             at->hostnames[at->nhostnames++] = h;
         }
@@ -173,17 +170,32 @@ gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
 }
 
 
+/* An accepted route no listener serves: say so, as no condition does. */
+static const char *
+gw_route_unserved(gw_graph_t *g, const gw_groute_t *r)
+{
+    if (r->kind != GW_KIND_HTTPROUTE) {
+        return gw_arena_printf(g->arena, "Route is accepted; no traffic "
+                               "reaches it yet: %ss are not implemented "
+                               "in the data plane yet", r->kind_name);
+    }
+
+    return "Route is accepted; no traffic reaches it yet: the data plane "
+           "does not serve its listeners (see their Programmed condition)";
+}
+
+
 static void
 gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     const gw_store_t *store)
 {
     size_t           i;
-    int              matched, allowed, hosts, attached, live;
+    int              matched, allowed, hosts, attached, live, served;
     const char      *why;
     gw_attach_t     *at;
     gw_glistener_t  *l, *refused;
 
-    matched = allowed = hosts = attached = live = 0;
+    matched = allowed = hosts = attached = live = served = 0;
     refused = NULL;
     why = NULL;
 
@@ -198,10 +210,11 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
         }
         matched++;
 
-        if (!gw_listener_allows_kind(l, "HTTPRoute")) {
-            why = gw_arena_printf(g->arena, "%s%slistener %s does not take "
-                                  "HTTPRoutes", why ? why : "",
-                                  why ? "; " : "", l->spec->name);
+        if (!gw_listener_allows_kind(l, r->kind_name)) {
+            why = gw_arena_printf(g->arena, "%s%slistener %s (%s) does not "
+                                  "take %ss", why ? why : "",
+                                  why ? "; " : "", l->spec->name,
+                                  l->spec->protocol, r->kind_name);
             continue;
         }
         if (!gw_listener_allows_ns(l, r->obj, store)) {
@@ -236,6 +249,8 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
         } else if (refused == NULL) {
             refused = l;
         }
+
+        served += gw_listener_serves(l, r->kind);
     }
 
     if (matched == 0) {
@@ -251,9 +266,9 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     } else if (allowed == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
                      gw_arena_printf(g->arena, "no listener of Gateway %s/%s "
-                         "allows HTTPRoutes from namespace %s: %s",
+                         "allows %ss from namespace %s: %s",
                          p->gateway->obj->meta.namespace,
-                         p->gateway->obj->meta.name,
+                         p->gateway->obj->meta.name, r->kind_name,
                          r->obj->meta.namespace, why));
     } else if (hosts == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingListenerHostname",
@@ -274,7 +289,8 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     } else {
         p->accepted = 1;
         gw_conds_set(&p->conds, "Accepted", 1, "Accepted",
-                     "Route is accepted");
+                     served > 0 ? "Route is accepted"
+                     : gw_route_unserved(g, r));
     }
 
     gw_conds_set(&p->conds, "ResolvedRefs",
@@ -303,54 +319,97 @@ gw_attach_cmp(const void *a, const void *b)
 }
 
 
+/* A graph route for obj, with the parts every kind has. */
+static gw_groute_t *
+gw_graph_route_new(gw_graph_t *g, const gw_obj_t *obj)
+{
+    gw_groute_t  *r;
+
+    r = gw_arena_alloc(g->arena, sizeof(gw_groute_t));
+    r->obj = obj;
+    r->kind = obj->kind;
+    r->kind_name = gw_kind_name(obj->kind);
+
+    switch (obj->kind) {
+    case GW_KIND_HTTPROUTE:
+        r->parent_refs = obj->u.httproute.parents;
+        r->nparent_refs = obj->u.httproute.nparents;
+        r->hostnames = obj->u.httproute.hostnames;
+        r->nhostnames = obj->u.httproute.nhostnames;
+        gw_route_rules(g, r);
+        break;
+
+    case GW_KIND_GRPCROUTE:
+        r->parent_refs = obj->u.grpcroute.parents;
+        r->nparent_refs = obj->u.grpcroute.nparents;
+        r->hostnames = obj->u.grpcroute.hostnames;
+        r->nhostnames = obj->u.grpcroute.nhostnames;
+        gw_route_rules_other(g, r);
+        break;
+
+    default:
+        r->parent_refs = obj->u.l4route.parents;
+        r->nparent_refs = obj->u.l4route.nparents;
+        r->hostnames = obj->u.l4route.hostnames;
+        r->nhostnames = obj->u.l4route.nhostnames;
+        gw_route_rules_other(g, r);
+        break;
+    }
+
+    r->parents = gw_arena_alloc(g->arena, (r->nparent_refs + 1)
+                                          * sizeof(gw_gparent_t));
+
+    return r;
+}
+
+
 void
 gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
 {
-    size_t                  i, j, k;
+    size_t                  i, j, k, m;
     const char             *ns;
     gw_groute_t            *r;
     gw_gparent_t           *p;
     gw_ggateway_t          *gw;
     gw_glistener_t         *l;
-    const gw_obj_t         *obj;
     const gw_objlist_t     *list;
     const gw_parent_ref_t  *ref;
+    static const gw_kind_e  kinds[] = {
+        GW_KIND_HTTPROUTE, GW_KIND_GRPCROUTE, GW_KIND_TLSROUTE,
+        GW_KIND_TCPROUTE, GW_KIND_UDPROUTE
+    };
 
-    list = gw_store_list(store, GW_KIND_HTTPROUTE);
+    for (m = 0; m < gw_countof(kinds); m++) {
+        list = gw_store_list(store, kinds[m]);
 
-    for (i = 0; i < list->n; i++) {
-        obj = list->items[i];
+        for (i = 0; i < list->n; i++) {
+            r = gw_graph_route_new(g, list->items[i]);
+            gw_graph_backends(g, r, store);
 
-        r = gw_arena_alloc(g->arena, sizeof(gw_groute_t));
-        r->obj = obj;
-        r->parents = gw_arena_alloc(g->arena, (obj->u.httproute.nparents + 1)
-                                              * sizeof(gw_gparent_t));
+            for (j = 0; j < r->nparent_refs; j++) {
+                ref = &r->parent_refs[j];
+                if (strcmp(ref->group, GW_GROUP) != 0
+                    || strcmp(ref->kind, "Gateway") != 0)
+                {
+                    continue;
+                }
 
-        gw_route_rules(g, r);
-        gw_graph_backends(g, r, store);
+                ns = ref->namespace ? ref->namespace
+                                    : r->obj->meta.namespace;
+                gw = gw_graph_gateway(g, ns, ref->name);
+                if (gw == NULL) {
+                    continue;           /* not ours: no status entry */
+                }
 
-        for (j = 0; j < obj->u.httproute.nparents; j++) {
-            ref = &obj->u.httproute.parents[j];
-            if (strcmp(ref->group, GW_GROUP) != 0
-                || strcmp(ref->kind, "Gateway") != 0)
-            {
-                continue;
+                p = &r->parents[r->nparents++];
+                p->ref = ref;
+                p->gateway = gw;
+                gw_route_attach(g, r, p, store);
             }
 
-            ns = ref->namespace ? ref->namespace : obj->meta.namespace;
-            gw = gw_graph_gateway(g, ns, ref->name);
-            if (gw == NULL) {
-                continue;               /* not ours: no status entry */
+            if (r->nparents > 0) {
+                gw_ptrs_push(g->arena, &g->routes, r);
             }
-
-            p = &r->parents[r->nparents++];
-            p->ref = ref;
-            p->gateway = gw;
-            gw_route_attach(g, r, p, store);
-        }
-
-        if (r->nparents > 0) {
-            gw_ptrs_push(g->arena, &g->routes, r);
         }
     }
 
