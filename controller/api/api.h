@@ -28,6 +28,10 @@ typedef enum {
     GW_KIND_GATEWAYCLASS,
     GW_KIND_GATEWAY,
     GW_KIND_HTTPROUTE,
+    GW_KIND_GRPCROUTE,
+    GW_KIND_TLSROUTE,
+    GW_KIND_TCPROUTE,
+    GW_KIND_UDPROUTE,
     GW_KIND_REFERENCEGRANT,
     GW_KIND_CRD,
     GW_KIND_MAX
@@ -212,6 +216,59 @@ typedef struct {
     size_t             nrules;
 } gw_httproute_t;
 
+/* GRPCRoute */
+
+typedef struct {
+    const char  *type;                /* Exact | RegularExpression */
+    const char  *service;             /* NULL when absent */
+    const char  *method;              /* NULL when absent */
+} gw_grpc_method_t;
+
+typedef struct {
+    gw_grpc_method_t  *method;        /* NULL when absent */
+    gw_kv_match_t     *headers;
+    size_t             nheaders;
+} gw_grpc_match_t;
+
+typedef struct {
+    const char        *name;          /* NULL when absent */
+    gw_grpc_match_t   *matches;
+    size_t             nmatches;
+    const char       **filters;       /* filter types, as written */
+    size_t             nfilters;
+    gw_backend_ref_t  *backends;
+    size_t             nbackends;
+} gw_grpc_rule_t;
+
+typedef struct {
+    gw_parent_ref_t   *parents;
+    size_t             nparents;
+    const char       **hostnames;
+    size_t             nhostnames;
+    gw_grpc_rule_t    *rules;
+    size_t             nrules;
+} gw_grpcroute_t;
+
+/*
+ * TLSRoute, TCPRoute and UDPRoute: parents and backends; only TLSRoutes
+ * have hostnames (SNI).
+ */
+
+typedef struct {
+    const char        *name;          /* NULL when absent */
+    gw_backend_ref_t  *backends;
+    size_t             nbackends;
+} gw_l4_rule_t;
+
+typedef struct {
+    gw_parent_ref_t   *parents;
+    size_t             nparents;
+    const char       **hostnames;     /* TLSRoute only */
+    size_t             nhostnames;
+    gw_l4_rule_t      *rules;
+    size_t             nrules;
+} gw_l4route_t;
+
 /* ReferenceGrant */
 
 typedef struct {
@@ -305,6 +362,8 @@ typedef struct {
         gw_gatewayclass_t    gatewayclass;
         gw_gateway_t         gateway;
         gw_httproute_t       httproute;
+        gw_grpcroute_t       grpcroute;
+        gw_l4route_t         l4route;   /* TLSRoute, TCPRoute, UDPRoute */
         gw_refgrant_t        refgrant;
         gw_service_t         service;
         gw_endpointslice_t   endpointslice;

@@ -29,11 +29,18 @@ static const gw_kind_desc_t  gw_kinds[] = {
       gw_decode_gatewayclass },
     { GW_GROUP, "Gateway", GW_KIND_GATEWAY, 1, gw_decode_gateway },
     { GW_GROUP, "HTTPRoute", GW_KIND_HTTPROUTE, 1, gw_decode_httproute },
+    { GW_GROUP, "GRPCRoute", GW_KIND_GRPCROUTE, 1, gw_decode_grpcroute },
+    { GW_GROUP, "TLSRoute", GW_KIND_TLSROUTE, 1, gw_decode_l4route },
+    { GW_GROUP, "TCPRoute", GW_KIND_TCPROUTE, 1, gw_decode_l4route },
+    { GW_GROUP, "UDPRoute", GW_KIND_UDPROUTE, 1, gw_decode_l4route },
     { GW_GROUP, "ReferenceGrant", GW_KIND_REFERENCEGRANT, 1,
       gw_decode_refgrant },
     { "apiextensions.k8s.io", "CustomResourceDefinition", GW_KIND_CRD, 0,
       gw_decode_crd },
 };
+
+_Static_assert(gw_countof(gw_kinds) == GW_KIND_MAX,
+               "gw_kinds[] lists every gw_kind_e in order");
 
 
 const char *

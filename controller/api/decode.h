@@ -41,6 +41,15 @@ char *gw_dec_path(gw_dec_t *d, const char *base, const char *key, long idx);
 int gw_decode_gatewayclass(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_httproute(gw_dec_t *d, gw_obj_t *obj);
+int gw_decode_grpcroute(gw_dec_t *d, gw_obj_t *obj);
+int gw_decode_l4route(gw_dec_t *d, gw_obj_t *obj);
+/* Shared by every route kind (decode_route.c). */
+int gw_decode_parent_refs(gw_dec_t *d, const cJSON *spec,
+    gw_parent_ref_t **out, size_t *n);
+int gw_decode_backend_refs(gw_dec_t *d, const cJSON *rule, const char *p,
+    gw_backend_ref_t **out, size_t *n);
+int gw_decode_kv_matches(gw_dec_t *d, const cJSON *m, const char *key,
+    const char *p, gw_kv_match_t **out, size_t *n);
 int gw_decode_refgrant(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_service(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_endpointslice(gw_dec_t *d, gw_obj_t *obj);

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "api/decode.h"
 
 
@@ -167,6 +169,62 @@ gw_decode_endpointslice(gw_dec_t *d, gw_obj_t *obj)
 }
 
 
+/*
+ * stringData is write-only: the API server stores it base64-encoded in
+ * data (where it wins over the same key).  A manifest read from a file
+ * gets the same treatment, so data is all the graph reads.
+ */
+static int
+gw_decode_string_data(gw_dec_t *d, gw_obj_t *obj)
+{
+    int           n;
+    size_t        len;
+    cJSON        *sd, *data, *it;
+    unsigned char *b64;
+
+    sd = cJSON_GetObjectItemCaseSensitive(obj->json, "stringData");
+    if (sd == NULL || cJSON_IsNull(sd)) {
+        return GW_OK;
+    }
+
+    if (!cJSON_IsObject(sd)) {
+        gw_err_set(d->err, "stringData: must be an object");
+        return GW_ERR;
+    }
+
+    data = cJSON_GetObjectItemCaseSensitive(obj->json, "data");
+    if (data == NULL || cJSON_IsNull(data)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj->json, "data");
+        data = cJSON_AddObjectToObject(obj->json, "data");
+    }
+
+    if (!cJSON_IsObject(data)) {
+        gw_err_set(d->err, "data: must be an object");
+        return GW_ERR;
+    }
+
+    cJSON_ArrayForEach(it, sd) {
+        if (!cJSON_IsString(it)) {
+            gw_err_set(d->err, "stringData.%s: must be a string", it->string);
+            return GW_ERR;
+        }
+
+        len = strlen(it->valuestring);
+        b64 = gw_arena_alloc(d->arena, (len + 2) / 3 * 4 + 1);
+        n = EVP_EncodeBlock(b64, (const unsigned char *) it->valuestring,
+                            (int) len);
+        b64[n] = '\0';
+
+        cJSON_DeleteItemFromObjectCaseSensitive(data, it->string);
+        cJSON_AddStringToObject(data, it->string, (const char *) b64);
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(obj->json, "stringData");
+
+    return GW_OK;
+}
+
+
 int
 gw_decode_secret(gw_dec_t *d, gw_obj_t *obj)
 {
@@ -176,6 +234,7 @@ gw_decode_secret(gw_dec_t *d, gw_obj_t *obj)
     s = &obj->u.secret;
 
     if (gw_dec_str(d, obj->json, "type", "", "Opaque", &s->type) != GW_OK
+        || gw_decode_string_data(d, obj) != GW_OK
         || gw_dec_object(d, obj->json, "data", "", &data) != GW_OK)
     {
         return GW_ERR;

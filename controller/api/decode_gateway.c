@@ -169,6 +169,63 @@ gw_decode_allowed_routes(gw_dec_t *d, const cJSON *ar, const char *path,
 }
 
 
+/* The CRD's CEL rules on one listener's protocol, tls and hostname. */
+static int
+gw_decode_listener_rules(gw_dec_t *d, const cJSON *tls, const char *p,
+    gw_listener_t *l)
+{
+    int  l4;
+
+    l4 = (strcmp(l->protocol, "TCP") == 0 || strcmp(l->protocol, "UDP") == 0);
+
+    if (tls != NULL && (l4 || strcmp(l->protocol, "HTTP") == 0)) {
+        gw_err_set(d->err, "%s: Invalid value: tls must not be specified "
+                   "for protocols ['HTTP', 'TCP', 'UDP']", p);
+        return GW_ERR;
+    }
+
+    if (tls == NULL && strcmp(l->protocol, "TLS") == 0) {
+        gw_err_set(d->err, "%s: Invalid value: tls mode must be set for "
+                   "protocol TLS", p);
+        return GW_ERR;
+    }
+
+    if (tls != NULL && strcmp(l->tls_mode, "Terminate") != 0
+        && strcmp(l->tls_mode, "Passthrough") != 0)
+    {
+        gw_err_set(d->err, "%s.tls.mode: Unsupported value: \"%s\": "
+                   "supported values: \"Terminate\", \"Passthrough\"", p,
+                   l->tls_mode);
+        return GW_ERR;
+    }
+
+    if (tls != NULL && strcmp(l->protocol, "HTTPS") == 0
+        && strcmp(l->tls_mode, "Terminate") != 0)
+    {
+        gw_err_set(d->err, "%s: Invalid value: tls mode must be Terminate "
+                   "for protocol HTTPS", p);
+        return GW_ERR;
+    }
+
+    if (tls != NULL && strcmp(l->tls_mode, "Terminate") == 0
+        && l->ncert_refs == 0
+        && cJSON_GetObjectItemCaseSensitive(tls, "options") == NULL)
+    {
+        gw_err_set(d->err, "%s.tls: Invalid value: certificateRefs or "
+                   "options must be specified when mode is Terminate", p);
+        return GW_ERR;
+    }
+
+    if (l4 && l->hostname != NULL && l->hostname[0] != '\0') {
+        gw_err_set(d->err, "%s: Invalid value: hostname must not be "
+                   "specified for protocols ['TCP', 'UDP']", p);
+        return GW_ERR;
+    }
+
+    return GW_OK;
+}
+
+
 static int
 gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
     gw_listener_t *l)
@@ -198,6 +255,10 @@ gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
         {
             return GW_ERR;
         }
+    }
+
+    if (gw_decode_listener_rules(d, tls, p, l) != GW_OK) {
+        return GW_ERR;
     }
 
     return gw_decode_allowed_routes(d, ar,

@@ -7,25 +7,23 @@
 #include "api/decode.h"
 
 
-static int
-gw_decode_parent_refs(gw_dec_t *d, const cJSON *spec, gw_httproute_t *r)
+int
+gw_decode_parent_refs(gw_dec_t *d, const cJSON *spec, gw_parent_ref_t **out,
+    size_t *n)
 {
     size_t            i;
     const char       *p;
     const cJSON      *arr, *it;
     gw_parent_ref_t  *pr;
 
-    if (gw_dec_array(d, spec, "parentRefs", "spec", 32, &arr, &r->nparents)
-        != GW_OK)
-    {
+    if (gw_dec_array(d, spec, "parentRefs", "spec", 32, &arr, n) != GW_OK) {
         return GW_ERR;
     }
 
-    r->parents = gw_arena_alloc(d->arena,
-                                (r->nparents + 1) * sizeof(gw_parent_ref_t));
+    *out = gw_arena_alloc(d->arena, (*n + 1) * sizeof(gw_parent_ref_t));
     i = 0;
     cJSON_ArrayForEach(it, arr) {
-        pr = &r->parents[i];
+        pr = &(*out)[i];
         p = gw_dec_path(d, "spec", "parentRefs", (long) i);
 
         if (gw_dec_str(d, it, "group", p, GW_GROUP, &pr->group) != GW_OK
@@ -91,7 +89,7 @@ gw_decode_check_path(gw_dec_t *d, const char *p, const char *value)
 }
 
 
-static int
+int
 gw_decode_kv_matches(gw_dec_t *d, const cJSON *m, const char *key,
     const char *p, gw_kv_match_t **out, size_t *n)
 {
@@ -252,27 +250,23 @@ gw_decode_filters(gw_dec_t *d, const cJSON *obj, const char *p,
 }
 
 
-static int
-gw_decode_backends(gw_dec_t *d, const cJSON *rule, const char *p,
-    gw_http_rule_t *out)
+int
+gw_decode_backend_refs(gw_dec_t *d, const cJSON *rule, const char *p,
+    gw_backend_ref_t **out, size_t *n)
 {
     size_t             i;
     const char        *q;
     const cJSON       *arr, *it;
     gw_backend_ref_t  *b;
 
-    if (gw_dec_array(d, rule, "backendRefs", p, 16, &arr, &out->nbackends)
-        != GW_OK)
-    {
+    if (gw_dec_array(d, rule, "backendRefs", p, 16, &arr, n) != GW_OK) {
         return GW_ERR;
     }
 
-    out->backends = gw_arena_alloc(d->arena,
-                                   (out->nbackends + 1)
-                                   * sizeof(gw_backend_ref_t));
+    *out = gw_arena_alloc(d->arena, (*n + 1) * sizeof(gw_backend_ref_t));
     i = 0;
     cJSON_ArrayForEach(it, arr) {
-        b = &out->backends[i];
+        b = &(*out)[i];
         q = gw_dec_path(d, p, "backendRefs", (long) i);
 
         if (gw_dec_str(d, it, "group", q, "", &b->group) != GW_OK
@@ -342,7 +336,8 @@ gw_decode_rule(gw_dec_t *d, const cJSON *it, const char *p,
         return GW_ERR;
     }
 
-    return gw_decode_backends(d, it, p, rule);
+    return gw_decode_backend_refs(d, it, p, &rule->backends,
+                                  &rule->nbackends);
 }
 
 
@@ -357,7 +352,8 @@ gw_decode_httproute(gw_dec_t *d, gw_obj_t *obj)
     r = &obj->u.httproute;
 
     if (gw_dec_object(d, obj->json, "spec", "", &spec) != GW_OK
-        || gw_decode_parent_refs(d, spec, r) != GW_OK
+        || gw_decode_parent_refs(d, spec, &r->parents, &r->nparents)
+           != GW_OK
         || gw_dec_strs(d, spec, "hostnames", "spec", 16, &r->hostnames,
                        &r->nhostnames) != GW_OK
         || gw_dec_array(d, spec, "rules", "spec", 16, &arr, &n) != GW_OK)

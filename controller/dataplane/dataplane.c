@@ -370,6 +370,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_dp_t              *dp;
     gw_dp_ctx_t           ctx;
     gw_dp_listen_t       *l;
+    gw_attach_t          *at;
     gw_ggateway_t        *gw;
     gw_glistener_t       *gl;
 
@@ -391,14 +392,18 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
         for (j = 0; j < gw->nlisteners; j++) {
             gl = &gw->listeners[j];
-            if (!gl->accepted) {
+            /* only what the graph says the data plane serves (HTTP) */
+            if (!gl->accepted || !gl->served) {
                 continue;
             }
 
             l = gw_dp_listen(&ctx, gw, gl->spec->port + port_offset);
             gw_ptrs_push(a, &l->listeners, gl);
             for (k = 0; k < gl->attachments.n; k++) {
-                gw_ptrs_push(a, &l->attachments, gl->attachments.items[k]);
+                at = gl->attachments.items[k];
+                if (gw_listener_serves(gl, at->route->kind)) {
+                    gw_ptrs_push(a, &l->attachments, at);
+                }
             }
         }
     }

@@ -213,15 +213,15 @@ gw_backend_resolve(gw_graph_t *g, const gw_groute_t *r, gw_gbackend_t *b,
     }
 
     if (strcmp(b->namespace, r->obj->meta.namespace) != 0
-        && !gw_refgrant_allows(store, GW_GROUP, "HTTPRoute",
+        && !gw_refgrant_allows(store, GW_GROUP, r->kind_name,
                                r->obj->meta.namespace, "", "Service",
                                b->namespace, ref->name))
     {
         *message = gw_arena_printf(g->arena, "backendRef %s/%s: no "
                                    "ReferenceGrant in namespace %s allows "
-                                   "HTTPRoutes from namespace %s to refer "
-                                   "to it", b->namespace, ref->name,
-                                   b->namespace, r->obj->meta.namespace);
+                                   "%ss from namespace %s to refer to it",
+                                   b->namespace, ref->name, b->namespace,
+                                   r->kind_name, r->obj->meta.namespace);
         return "RefNotPermitted";
     }
 
@@ -246,6 +246,20 @@ gw_backend_resolve(gw_graph_t *g, const gw_groute_t *r, gw_gbackend_t *b,
         return "BackendNotFound";
     }
 
+    /* a UDPRoute needs a UDP port, every other kind a TCP one */
+    if (gw_streq(b->svc_port->protocol, "UDP")
+        != (r->kind == GW_KIND_UDPROUTE))
+    {
+        *message = gw_arena_printf(g->arena, "backendRef %s/%s: Service "
+                                   "port %d is %s; a %s needs %s",
+                                   b->namespace, ref->name, ref->port,
+                                   b->svc_port->protocol, r->kind_name,
+                                   r->kind == GW_KIND_UDPROUTE
+                                   ? "UDP" : "TCP");
+        b->svc_port = NULL;
+        return "UnsupportedProtocol";
+    }
+
     gw_backend_endpoints(g, b, ref->name, store);
 
     return NULL;
@@ -265,13 +279,18 @@ gw_graph_backends(gw_graph_t *g, gw_groute_t *r, const gw_store_t *store)
 
     for (i = 0; i < r->nrules; i++) {
         rule = &r->rules[i];
-        rule->nbackends = rule->spec->nbackends;
+        if (rule->spec != NULL) {
+            rule->backend_refs = rule->spec->backends;
+            rule->nbackend_refs = rule->spec->nbackends;
+        }
+
+        rule->nbackends = rule->nbackend_refs;
         rule->backends = gw_arena_alloc(g->arena, (rule->nbackends + 1)
                                                   * sizeof(gw_gbackend_t));
 
         for (j = 0; j < rule->nbackends; j++) {
             b = &rule->backends[j];
-            b->ref = &rule->spec->backends[j];
+            b->ref = &rule->backend_refs[j];
             b->weight = b->ref->weight;
             b->namespace = b->ref->namespace ? b->ref->namespace
                                              : r->obj->meta.namespace;

@@ -28,15 +28,67 @@ gw_graph_class(gw_graph_t *g, const char *name)
 }
 
 
-/* The route kind a listener of this protocol carries; NULL = unsupported. */
-static const char *
-gw_listener_route_kind(const char *protocol)
+/*
+ * The route kinds a listener of this protocol carries (supportedKinds
+ * when allowedRoutes.kinds is omitted); 0 when the protocol is not
+ * supported.  A TLS listener in mode Terminate would carry TLSRoutes only
+ * with TLSRouteModeTerminate, which this controller does not claim.
+ */
+static size_t
+gw_listener_proto_kinds(const gw_listener_t *spec, const char **kinds)
 {
-    if (strcmp(protocol, "HTTP") == 0) {
-        return "HTTPRoute";
+    const char  *p;
+
+    p = spec->protocol;
+
+    if (strcmp(p, "HTTP") == 0 || strcmp(p, "HTTPS") == 0) {
+        kinds[0] = "HTTPRoute";
+        kinds[1] = "GRPCRoute";
+        return 2;
     }
 
-    return NULL;
+    if (strcmp(p, "TLS") == 0 && gw_streq(spec->tls_mode, "Passthrough")) {
+        kinds[0] = "TLSRoute";
+        return 1;
+    }
+
+    if (strcmp(p, "TCP") == 0) {
+        kinds[0] = "TCPRoute";
+        return 1;
+    }
+
+    if (strcmp(p, "UDP") == 0) {
+        kinds[0] = "UDPRoute";
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+gw_listener_known(const gw_listener_t *spec)
+{
+    static const char  *known[] = { "HTTP", "HTTPS", "TLS", "TCP", "UDP" };
+    size_t              i;
+
+    for (i = 0; i < gw_countof(known); i++) {
+        if (strcmp(spec->protocol, known[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Terminates TLS itself (HTTPS, TLS mode Terminate). */
+static int
+gw_listener_terminates(const gw_listener_t *spec)
+{
+    return strcmp(spec->protocol, "HTTPS") == 0
+           || (strcmp(spec->protocol, "TLS") == 0
+               && gw_streq(spec->tls_mode, "Terminate"));
 }
 
 
@@ -49,17 +101,81 @@ gw_listener_reject(gw_glistener_t *l, const char *reason, const char *msg)
 }
 
 
+/* allowedRoutes.kinds against what the protocol carries. */
 static void
-gw_listener_check(gw_graph_t *g, gw_glistener_t *l)
+gw_listener_kinds(gw_graph_t *g, gw_glistener_t *l, const char **proto,
+    size_t nproto)
 {
-    size_t                 i, bad;
+    size_t                 i, j, k, bad;
+    const char            *words;
+    const gw_listener_t   *spec;
+
+    spec = l->spec;
+
+    if (!spec->kinds_set) {
+        for (i = 0; i < nproto; i++) {
+            l->kinds[l->nkinds++] = proto[i];
+        }
+        return;
+    }
+
+    bad = 0;
+    for (i = 0; i < spec->nkinds; i++) {
+        for (j = 0; j < nproto; j++) {
+            if (strcmp(spec->kinds[i].group, GW_GROUP) == 0
+                && strcmp(spec->kinds[i].kind, proto[j]) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == nproto) {
+            bad++;
+            continue;
+        }
+
+        for (k = 0; k < l->nkinds && l->kinds[k] != proto[j]; k++) {
+            /* void */
+        }
+        if (k == l->nkinds) {
+            l->kinds[l->nkinds++] = proto[j];
+        }
+    }
+
+    if (bad == 0) {
+        return;
+    }
+
+    words = "none";
+    for (i = 0; i < nproto; i++) {
+        words = i ? gw_arena_printf(g->arena, "%s, %s", words, proto[i])
+                  : proto[i];
+    }
+
+    gw_conds_set(&l->conds, "ResolvedRefs", 0, "InvalidRouteKinds",
+                 gw_arena_printf(g->arena, "%zu of the allowed route kinds "
+                     "are not supported on a %s listener (supported: %s)",
+                     bad, spec->protocol, words));
+
+    if (l->nkinds == 0) {
+        l->accepted = 0;
+        gw_conds_set(&l->conds, "Programmed", 0, "Invalid",
+                     "no supported route kind is allowed");
+    }
+}
+
+
+static void
+gw_listener_check(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
+{
+    size_t                 nproto;
     gw_err_t               err;
-    const char            *kind;
+    const char            *proto[2];
     const gw_listener_t   *spec;
 
     spec = l->spec;
     l->accepted = 1;
-    l->kinds = gw_arena_alloc(g->arena, (spec->nkinds + 1) * sizeof(char *));
+    l->kinds = gw_arena_alloc(g->arena, 3 * sizeof(char *));
 
     gw_conds_set(&l->conds, "Accepted", 1, "Accepted",
                  "Listener is accepted");
@@ -70,39 +186,27 @@ gw_listener_check(gw_graph_t *g, gw_glistener_t *l)
     gw_conds_set(&l->conds, "Conflicted", 0, "NoConflicts",
                  "No conflicts");
 
-    kind = gw_listener_route_kind(spec->protocol);
-    if (kind == NULL) {
+    if (!gw_listener_known(spec)) {
         gw_listener_reject(l, "UnsupportedProtocol",
                            gw_arena_printf(g->arena, "protocol %s is not "
-                               "supported (supported: HTTP)",
-                               spec->protocol));
+                               "supported (supported: HTTP, HTTPS, TLS, "
+                               "TCP, UDP)", spec->protocol));
         return;
     }
 
-    if (!spec->kinds_set) {
-        l->kinds[l->nkinds++] = kind;
+    nproto = gw_listener_proto_kinds(spec, proto);
+    gw_listener_kinds(g, l, proto, nproto);
+
+    if (gw_listener_terminates(spec)) {
+        gw_listener_tls(g, l, store);
     }
 
-    bad = 0;
-    for (i = 0; spec->kinds_set && i < spec->nkinds; i++) {
-        if (strcmp(spec->kinds[i].group, GW_GROUP) == 0
-            && strcmp(spec->kinds[i].kind, kind) == 0)
-        {
-            l->kinds[l->nkinds++] = kind;
-        } else {
-            bad++;
-        }
-    }
-
-    if (bad > 0) {
-        gw_conds_set(&l->conds, "ResolvedRefs", 0, "InvalidRouteKinds",
-                     gw_arena_printf(g->arena, "%zu of the allowed route "
-                         "kinds are not supported on a %s listener "
-                         "(supported: %s)", bad, spec->protocol, kind));
-        if (l->nkinds == 0) {
-            gw_listener_reject(l, "InvalidRouteKinds",
-                               "no supported route kinds are allowed");
-        }
+    if (nproto == 0) {
+        gw_listener_reject(l, "UnsupportedValue", "TLS listeners in mode "
+                           "Terminate (TLSRoutes with termination) are not "
+                           "supported; use mode Passthrough, or an HTTPS "
+                           "listener for HTTPRoutes");
+        return;
     }
 
     if (spec->hostname != NULL
@@ -114,37 +218,86 @@ gw_listener_check(gw_graph_t *g, gw_glistener_t *l)
 }
 
 
-/* Listeners on one port must be distinct (protocol and hostname). */
+/*
+ * Why listeners a and b on one port cannot be told apart (the spec's
+ * distinctness: HTTP, HTTPS and TLS by hostname, TCP and UDP by port
+ * only), or NULL when they can; *reason is the Conflicted reason.
+ */
+static const char *
+gw_listener_conflict(const gw_listener_t *a, const gw_listener_t *b,
+    const char **reason)
+{
+    int  a_udp, b_udp, a_tcp, b_tcp, a_http, b_http;
+
+    a_udp = strcmp(a->protocol, "UDP") == 0;
+    b_udp = strcmp(b->protocol, "UDP") == 0;
+    if (a_udp != b_udp) {
+        return NULL;                /* UDP and TCP ports are different */
+    }
+
+    *reason = "ProtocolConflict";
+
+    a_tcp = strcmp(a->protocol, "TCP") == 0;
+    b_tcp = strcmp(b->protocol, "TCP") == 0;
+    if (a_udp || a_tcp || b_tcp) {
+        return a_udp || (a_tcp && b_tcp)
+               ? "listeners of this protocol are told apart by port only"
+               : "a TCP listener cannot share its port";
+    }
+
+    a_http = strcmp(a->protocol, "HTTP") == 0;
+    b_http = strcmp(b->protocol, "HTTP") == 0;
+    if (a_http != b_http) {
+        return "plain HTTP and TLS cannot share a port";
+    }
+
+    if (!a_http && gw_listener_terminates(a) != gw_listener_terminates(b)) {
+        return "TLS termination and passthrough on one port are not "
+               "supported";
+    }
+
+    if (gw_streq(a->hostname, b->hostname)) {
+        *reason = "HostnameConflict";
+        return "both have the same hostname";
+    }
+
+    return NULL;
+}
+
+
+/* Indistinct listeners are all rejected: no winner is picked (spec). */
 static void
 gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
 {
     size_t               i, j;
-    const char          *reason;
+    const char          *reason, *why;
     gw_glistener_t      *a, *b;
 
     for (i = 0; i < gw->nlisteners; i++) {
         a = &gw->listeners[i];
         for (j = 0; j < gw->nlisteners; j++) {
             b = &gw->listeners[j];
-            if (i == j || a->spec->port != b->spec->port) {
+            if (i == j || a->spec->port != b->spec->port
+                || !gw_listener_known(a->spec)
+                || !gw_listener_known(b->spec))
+            {
                 continue;
             }
 
-            if (strcmp(a->spec->protocol, b->spec->protocol) != 0) {
-                reason = "ProtocolConflict";
-            } else if (gw_streq(a->spec->hostname, b->spec->hostname)) {
-                reason = "HostnameConflict";
-            } else {
+            why = gw_listener_conflict(a->spec, b->spec, &reason);
+            if (why == NULL) {
                 continue;
             }
 
             gw_conds_set(&a->conds, "Conflicted", 1, reason,
                          gw_arena_printf(g->arena, "listener %s conflicts "
-                             "with listener %s on port %d", a->spec->name,
-                             b->spec->name, a->spec->port));
+                             "with listener %s on port %d: %s",
+                             a->spec->name, b->spec->name, a->spec->port,
+                             why));
             gw_listener_reject(a, reason, gw_arena_printf(g->arena,
                                "listener conflicts with listener %s on "
-                               "port %d", b->spec->name, a->spec->port));
+                               "port %d: %s", b->spec->name, a->spec->port,
+                               why));
         }
     }
 }
@@ -207,7 +360,9 @@ gw_gateways_port_clash(gw_graph_t *g)
                 for (m = 0; m < a->nlisteners; m++) {
                     la = &a->listeners[m];
                     if (la->spec->port != lb->spec->port || !la->accepted
-                        || !lb->accepted)
+                        || !lb->accepted
+                        || gw_streq(la->spec->protocol, "UDP")
+                           != gw_streq(lb->spec->protocol, "UDP"))
                     {
                         continue;
                     }
@@ -226,10 +381,83 @@ gw_gateways_port_clash(gw_graph_t *g)
 }
 
 
+/* Why the data plane does not serve a listener of this protocol yet. */
+static const char *
+gw_listener_unserved(const gw_listener_t *spec)
+{
+    if (strcmp(spec->protocol, "HTTPS") == 0) {
+        return "HTTPS termination is not implemented in the data plane yet";
+    }
+
+    if (strcmp(spec->protocol, "TLS") == 0) {
+        return "TLS passthrough is not implemented in the data plane yet";
+    }
+
+    if (strcmp(spec->protocol, "TCP") == 0) {
+        return "TCP proxying is not implemented in the data plane yet";
+    }
+
+    if (strcmp(spec->protocol, "UDP") == 0) {
+        return "UDP proxying is not implemented in the data plane yet";
+    }
+
+    return NULL;
+}
+
+
+int
+gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
+{
+    return l->served && kind == GW_KIND_HTTPROUTE;
+}
+
+
+/*
+ * Which listeners the data plane serves: the accepted HTTP listeners.  An
+ * accepted listener it cannot serve yet is Programmed=False/Pending ("not
+ * yet online and ready to accept client traffic") and says why; the
+ * Gateway is Programmed when it serves at least one listener.
+ */
+static size_t
+gw_gateway_served(gw_graph_t *g, gw_ggateway_t *gw, const char **why)
+{
+    size_t           i, served;
+    const char      *msg;
+    gw_glistener_t  *l;
+
+    served = 0;
+    *why = NULL;
+
+    for (i = 0; i < gw->nlisteners; i++) {
+        l = &gw->listeners[i];
+        if (!l->accepted) {
+            continue;
+        }
+
+        msg = gw_listener_unserved(l->spec);
+        if (msg == NULL) {
+            l->served = 1;
+            served++;
+            continue;
+        }
+
+        gw_conds_set(&l->conds, "Programmed", 0, "Pending", msg);
+        *why = *why ? gw_arena_printf(g->arena, "%s; listener %s: %s", *why,
+                                      l->spec->name, msg)
+                    : gw_arena_printf(g->arena, "listener %s: %s",
+                                      l->spec->name, msg);
+    }
+
+    return served;
+}
+
+
 static void
 gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
 {
-    size_t  i, valid;
+    size_t            i, valid, served;
+    const char       *why;
+    const gw_cond_t  *c;
 
     if (gw_conds_get(&gw->conds, "Accepted") != NULL) {
         /* already refused (class, address) */
@@ -244,7 +472,8 @@ gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
 
     valid = 0;
     for (i = 0; i < gw->nlisteners; i++) {
-        valid += gw->listeners[i].accepted;
+        c = gw_conds_get(&gw->listeners[i].conds, "Accepted");
+        valid += strcmp(c->status, "True") == 0;
     }
 
     if (valid == 0) {
@@ -267,8 +496,22 @@ gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
                      "Gateway is accepted");
     }
 
-    gw_conds_set(&gw->conds, "Programmed", 1, "Programmed",
-                 "Gateway is programmed");
+    served = gw_gateway_served(g, gw, &why);
+
+    if (served > 0) {
+        gw_conds_set(&gw->conds, "Programmed", 1, "Programmed",
+                     why == NULL ? "Gateway is programmed"
+                     : gw_arena_printf(g->arena, "Gateway is programmed; "
+                                       "not served: %s", why));
+    } else if (why != NULL) {
+        gw_conds_set(&gw->conds, "Programmed", 0, "Pending",
+                     gw_arena_printf(g->arena, "no listener is served by "
+                                     "the data plane: %s", why));
+    } else {
+        gw_conds_set(&gw->conds, "Programmed", 0, "Invalid",
+                     "no listener can carry traffic (see the listeners' "
+                     "conditions)");
+    }
 }
 
 
@@ -315,7 +558,7 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
         for (j = 0; j < gw->nlisteners; j++) {
             gw->listeners[j].spec = &obj->u.gateway.listeners[j];
             gw->listeners[j].gateway = gw;
-            gw_listener_check(g, &gw->listeners[j]);
+            gw_listener_check(g, &gw->listeners[j], store);
         }
 
         gw_gateway_conflicts(g, gw);

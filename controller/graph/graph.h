@@ -57,6 +57,7 @@ struct gw_glistener_s {
     const gw_listener_t  *spec;
     gw_ggateway_t        *gateway;
     int                   accepted;   /* can carry traffic */
+    int                   served;     /* the data plane serves it */
     int                   attached;   /* status.listeners[].attachedRoutes */
     const char          **kinds;      /* supportedKinds (HTTPRoute, ...) */
     size_t                nkinds;
@@ -91,7 +92,9 @@ typedef struct {
 } gw_gbackend_t;
 
 typedef struct {
-    const gw_http_rule_t  *spec;
+    const gw_http_rule_t  *spec;      /* HTTPRoute rules only, else NULL */
+    const gw_backend_ref_t *backend_refs;  /* of every route kind */
+    size_t                 nbackend_refs;
     size_t                 index;
     int                    valid;     /* implemented; invalid rules drop */
     const char            *invalid_reason;
@@ -109,6 +112,12 @@ typedef struct {
 
 struct gw_groute_s {
     const gw_obj_t  *obj;
+    gw_kind_e        kind;            /* GW_KIND_HTTPROUTE, ... */
+    const char      *kind_name;       /* "HTTPRoute", ... */
+    const gw_parent_ref_t *parent_refs;
+    size_t           nparent_refs;
+    const char     **hostnames;       /* spec.hostnames (none: TCP, UDP) */
+    size_t           nhostnames;
     gw_grule_t      *rules;
     size_t           nrules;
     size_t           nvalid_rules;
@@ -140,6 +149,15 @@ gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,
 void gw_graph_classes(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_gateways(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_routes(gw_graph_t *g, const gw_store_t *store);
+void gw_route_rules(gw_graph_t *g, gw_groute_t *r);
+void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
+
+/* The listener's tls.certificateRefs -> its ResolvedRefs condition. */
+void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store);
+
+/* 1 when the data plane serves routes of kind on listener l. */
+int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);
 void gw_graph_backends(gw_graph_t *g, gw_groute_t *r,
     const gw_store_t *store);
 

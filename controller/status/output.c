@@ -505,7 +505,8 @@ gw_status_write_describe(gw_buf_t *out, const cJSON *list)
         if (strcmp(kind, "Gateway") == 0) {
             gw_desc_gateway(out, st);
 
-        } else if (strcmp(kind, "HTTPRoute") == 0) {
+        } else if (cJSON_GetObjectItemCaseSensitive(st, "parents") != NULL) {
+            /* every route kind: HTTPRoute, GRPCRoute, TLSRoute, ... */
             gw_desc_route(out, st, gw_desc_str(meta, "namespace"));
 
         } else {

@@ -242,7 +242,7 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
     const cJSON            *prev, *pp;
     const gw_parent_ref_t  *pr;
 
-    st = gw_status_item(items, r->obj, "HTTPRoute", ctx, &prev);
+    st = gw_status_item(items, r->obj, r->kind_name, ctx, &prev);
     ps = cJSON_AddArrayToObject(st, "parents");
 
     for (i = 0; i < r->nparents; i++) {

@@ -47,7 +47,9 @@ SKIP_READINESS = "gateway-api/skip-this-for-readiness"
 # are not all in this set is NOT-APPLICABLE; add a capability here when the
 # controller gains it and the replay starts holding it to the upstream
 # assertions.
-IMPLEMENTED = {"HTTPRoute", "HTTP listener"}
+IMPLEMENTED = {"HTTPRoute", "HTTP listener", "HTTPS listener",
+               "TLS listener", "TCP listener", "UDP listener", "GRPCRoute",
+               "TLSRoute", "TCPRoute", "UDPRoute"}
 
 # Listener protocol -> capability needed to serve it.
 PROTOCOL_NEEDS = {

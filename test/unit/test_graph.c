@@ -350,7 +350,7 @@ test_gateways_share_port(void **state)
         "spec:\n"
         "  gatewayClassName: gc\n"
         "  listeners: [{name: http, port: 80, protocol: HTTP},"
-        " {name: tcp, port: 9000, protocol: TCP}]\n");
+        " {name: sctp, port: 9000, protocol: SCTP}]\n");
 
     assert_int_equal(g->gateways.n, 2);
     second = g->gateways.items[1];

@@ -102,6 +102,7 @@ setup(void **state)
     l->spec = &f->lspec;
     l->gateway = f->gw;
     l->accepted = 1;
+    l->served = 1;
     l->attached = 1;
     l->kinds = http_kinds;
     l->nkinds = 1;
@@ -125,6 +126,8 @@ setup(void **state)
 
     f->route = gw_arena_alloc(&f->arena, sizeof(gw_groute_t));
     f->route->obj = &f->route_obj;
+    f->route->kind = GW_KIND_HTTPROUTE;
+    f->route->kind_name = "HTTPRoute";
     p = gw_arena_alloc(&f->arena, sizeof(gw_gparent_t));
     p->ref = &f->pref;
     p->gateway = f->gw;

@@ -1,0 +1,121 @@
+/*
+ * ngx-gateway: a listener's tls.certificateRefs: kind, ReferenceGrant,
+ * the Secret, and the certificate and key it holds (validate/cert.c).
+ * The outcome is the listener's ResolvedRefs condition; a listener whose
+ * certificates cannot be used stays Accepted but cannot carry traffic.
+ */
+
+#include <string.h>
+
+#include "graph/graph.h"
+#include "validate/cert.h"
+
+
+/* Checks one certificateRef; NULL or the failure reason, *msg says why. */
+static const char *
+gw_cert_ref_check(gw_graph_t *g, const gw_glistener_t *l,
+    const gw_obj_ref_t *ref, const gw_store_t *store, const char **msg,
+    const char **note)
+{
+    gw_err_t         err;
+    const char      *gwns, *ns;
+    const gw_obj_t  *secret;
+    gw_cert_info_t   info;
+
+    gwns = l->gateway->obj->meta.namespace;
+    ns = ref->namespace ? ref->namespace : gwns;
+
+    if (ref->group[0] != '\0' || strcmp(ref->kind, "Secret") != 0) {
+        *msg = gw_arena_printf(g->arena, "certificateRef %s: kind %s%s%s is "
+                               "not supported (use a core Secret of type "
+                               "kubernetes.io/tls)", ref->name, ref->group,
+                               ref->group[0] ? "/" : "", ref->kind);
+        return "InvalidCertificateRef";
+    }
+
+    if (strcmp(ns, gwns) != 0
+        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
+                               "Secret", ns, ref->name))
+    {
+        *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: no "
+                               "ReferenceGrant in namespace %s allows "
+                               "Gateways from namespace %s to refer to it",
+                               ns, ref->name, ns, gwns);
+        return "RefNotPermitted";
+    }
+
+    secret = gw_store_get(store, GW_KIND_SECRET, ns, ref->name);
+    if (secret == NULL) {
+        *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: Secret not "
+                               "found", ns, ref->name);
+        return "InvalidCertificateRef";
+    }
+
+    if (strcmp(secret->u.secret.type, "kubernetes.io/tls") != 0) {
+        *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: the Secret "
+                               "has type %s; it must be kubernetes.io/tls",
+                               ns, ref->name, secret->u.secret.type);
+        return "InvalidCertificateRef";
+    }
+
+    if (gw_cert_check_secret(secret->u.secret.data, &info, &err) != GW_OK) {
+        *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: %s", ns,
+                               ref->name, err.msg);
+        return "InvalidCertificateRef";
+    }
+
+    if (info.note[0] != '\0') {
+        *note = gw_arena_printf(g->arena, "certificateRef %s/%s: %s", ns,
+                                ref->name, info.note);
+    }
+
+    return NULL;
+}
+
+
+void
+gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
+{
+    size_t                i;
+    const char           *reason, *msg, *note, *notes;
+    const gw_listener_t  *spec;
+
+    spec = l->spec;
+    reason = NULL;
+    msg = NULL;
+    notes = NULL;
+
+    if (spec->ncert_refs == 0) {
+        reason = "InvalidCertificateRef";
+        msg = gw_arena_printf(g->arena, "a %s listener that terminates TLS "
+                              "needs tls.certificateRefs", spec->protocol);
+    }
+
+    for (i = 0; reason == NULL && i < spec->ncert_refs; i++) {
+        note = NULL;
+        reason = gw_cert_ref_check(g, l, &spec->cert_refs[i], store, &msg,
+                                   &note);
+        if (note != NULL) {
+            notes = notes ? gw_arena_printf(g->arena, "%s; %s", notes, note)
+                          : note;
+        }
+    }
+
+    if (reason != NULL) {
+        l->accepted = 0;
+        gw_conds_set(&l->conds, "ResolvedRefs", 0, reason, msg);
+        gw_conds_set(&l->conds, "Programmed", 0, "Invalid",
+                     gw_arena_printf(g->arena, "the listener cannot be "
+                                     "programmed: %s", msg));
+        return;
+    }
+
+    if (notes != NULL
+        && strcmp(gw_conds_get(&l->conds, "ResolvedRefs")->status, "True")
+           == 0)
+    {
+        gw_conds_set(&l->conds, "ResolvedRefs", 1, "ResolvedRefs",
+                     gw_arena_printf(g->arena, "All references are "
+                                     "resolved; %s", notes));
+    }
+}
