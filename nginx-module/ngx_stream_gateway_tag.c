@@ -84,8 +84,8 @@ ngx_stream_gateway_backend_tag(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     gscf->tag = ngx_stream_gateway_tag_parse(cf, cmd,
-                                            NGX_STREAM_GATEWAY_UPSTREAM,
-                                            ngx_stream_gateway_backend_fields);
+                                             NGX_STREAM_GATEWAY_UPSTREAM,
+                                             ngx_stream_gateway_backend_fields);
     if (gscf->tag == NULL) {
         return NGX_CONF_ERROR;
     }
