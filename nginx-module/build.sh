@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds ngx_http_gateway_module.so against the installed nginx.
+# Builds ngx_http_gateway_module.so and ngx_stream_gateway_module.so
+# against the installed nginx.
 #
 #   bash nginx-module/build.sh BUILD_DIR
 #
@@ -10,10 +11,15 @@
 # configure step is redone only when its inputs change; make then rebuilds
 # only what changed. Output goes to BUILD_DIR/nginx-module.log; it is shown
 # only on failure.
+#
+# The stream module is a library of its own: it needs the symbols of
+# Debian's ngx_stream_module.so (load_module'd before it), which an http
+# only configuration does not load, and a library with an unresolved
+# symbol fails to load (nginx dlopen()s it with RTLD_NOW).
 set -euo pipefail
 
 NGX_SRC=${NGX_SRC:-/usr/share/nginx/src}
-MODULE_NAME=ngx_http_gateway_module
+MODULE_NAMES="ngx_http_gateway_module ngx_stream_gateway_module"
 
 if [ $# -ne 1 ]; then
     echo "usage: bash nginx-module/build.sh BUILD_DIR" >&2
@@ -40,7 +46,10 @@ fi
 . "$NGX_SRC/conf_flags"
 
 # Debian builds its own modules with dpkg-buildflags (see nginx -V); use the
-# same hardening flags. nginx adds -Werror itself.
+# same hardening flags. nginx adds -Werror itself. conf_flags has the
+# flags common to Debian's nginx and its dynamic modules; the stream flags
+# are those its libnginx-mod-stream was built with (see nginx -V), so the
+# stream headers compile as they did for ngx_stream_module.so.
 cc_opt="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 cc_opt="$cc_opt -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
 ld_opt="-Wl,-z,relro -Wl,-z,now -fPIC"
@@ -49,6 +58,10 @@ configure_args=(
     "${NGX_CONF_FLAGS[@]}"
     --with-cc-opt="$cc_opt"
     --with-ld-opt="$ld_opt"
+    --with-stream=dynamic
+    --with-stream_ssl_module
+    --with-stream_ssl_preread_module
+    --with-stream_realip_module
     --add-dynamic-module="$module_dir"
 )
 
@@ -82,8 +95,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$key" ]; then
     echo "$key" > "$stamp"
 fi
 
-make -C "$src_copy" -f objs/Makefile -j "$(nproc)" modules >>"$log" 2>&1 \
-    || fail "make"
+# only ours, not the stream module configure adds as well
+targets=()
+for name in $MODULE_NAMES; do
+    targets+=("objs/$name.so")
+done
 
-cp "$src_copy/objs/$MODULE_NAME.so" "$build_dir/.$MODULE_NAME.so.tmp"
-mv -f "$build_dir/.$MODULE_NAME.so.tmp" "$build_dir/$MODULE_NAME.so"
+make -C "$src_copy" -f objs/Makefile -j "$(nproc)" "${targets[@]}" \
+    >>"$log" 2>&1 || fail "make"
+
+for name in $MODULE_NAMES; do
+    cp "$src_copy/objs/$name.so" "$build_dir/.$name.so.tmp"
+    mv -f "$build_dir/.$name.so.tmp" "$build_dir/$name.so"
+done

@@ -24,6 +24,10 @@
  * worker's own configuration; connections come from nginx's own counters
  * (those of stub_status); the rest is the zone's, which always follows
  * the newest configuration.
+ *
+ * When the cycle has the zone of ngx_stream_gateway_module, its part
+ * ("stream_zone", "streams", "stream_upstreams", see
+ * ngx_stream_gateway_report.c) follows "upstreams".
  */
 
 
@@ -33,6 +37,7 @@
 #include <nginx.h>
 
 #include "ngx_http_gateway_module.h"
+#include "ngx_stream_gateway_zone.h"
 
 
 #if !(NGX_STAT_STUB)
@@ -94,6 +99,7 @@ ngx_http_gateway_report(ngx_http_request_t *r)
     u_char                        *p, *last;
     size_t                         len;
     ngx_buf_t                     *b;
+    ngx_str_t                      streams;
     ngx_uint_t                     total;
     ngx_slab_pool_t               *shpool;
     ngx_core_conf_t               *ccf;
@@ -104,6 +110,15 @@ ngx_http_gateway_report(ngx_http_request_t *r)
     ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
                                            ngx_core_module);
 
+    /* the stream zone's part first, under that zone's lock alone */
+
+    if (ngx_stream_gateway_report((ngx_cycle_t *) ngx_cycle, r->pool,
+                                  &streams)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     shpool = (ngx_slab_pool_t *) gmcf->shm_zone->shm.addr;
     shctx = gmcf->shm_zone->data;
 
@@ -111,7 +126,7 @@ ngx_http_gateway_report(ngx_http_request_t *r)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    len = ngx_http_gateway_report_len(shctx);
+    len = ngx_http_gateway_report_len(shctx) + streams.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -148,7 +163,7 @@ ngx_http_gateway_report(ngx_http_request_t *r)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    p = ngx_slprintf(p, last, "}\n");
+    p = ngx_slprintf(p, last, "%V}\n", &streams);
 
     if (p == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
