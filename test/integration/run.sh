@@ -15,7 +15,8 @@ cd "$ROOT"
 
 PY=/usr/bin/python3
 missing=0
-for f in build/ngx-gateway build/ngx_http_gateway_module.so; do
+for f in build/ngx-gateway build/ngx_http_gateway_module.so \
+         build/ngx_stream_gateway_module.so; do
     if [ ! -f "$f" ]; then
         echo "test/integration/run.sh: $ROOT/$f is missing: run \`make all\` first" >&2
         missing=1
