@@ -111,6 +111,15 @@ gw_ctl_metrics_release(gw_ctl_metrics_t *m)
 }
 
 
+static int
+gw_kind_is_route(gw_kind_e k)
+{
+    return k == GW_KIND_HTTPROUTE || k == GW_KIND_GRPCROUTE
+           || k == GW_KIND_TLSROUTE || k == GW_KIND_TCPROUTE
+           || k == GW_KIND_UDPROUTE;
+}
+
+
 /* Resources by kind, and whether the graph accepted them. */
 void
 gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
@@ -135,10 +144,13 @@ gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
             }
         }
 
-        if (g != NULL && k == GW_KIND_HTTPROUTE) {
+        if (g != NULL && gw_kind_is_route(k)) {
             ok = 0;
             for (i = 0; i < g->routes.n; i++) {
                 r = g->routes.items[i];
+                if (r->kind != k) {
+                    continue;
+                }
                 for (j = 0; j < r->nparents; j++) {
                     if (r->parents[j].accepted) {
                         ok++;
