@@ -102,7 +102,7 @@ static ngx_command_t  ngx_http_gateway_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_gateway_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_gateway_add_variables,        /* preconfiguration */
     ngx_http_gateway_postconfiguration,    /* postconfiguration */
 
     ngx_http_gateway_create_main_conf,     /* create main configuration */

@@ -6,6 +6,7 @@
  *   ngx_http_gateway_tag.c      the tag directives and the peers' tags
  *   ngx_http_gateway_zone.c     the shared memory zone and its series
  *   ngx_http_gateway_report.c   the JSON status document
+ *   ngx_http_gateway_variables.c  $gateway, $gateway_route, ... for logs
  */
 
 
@@ -160,6 +161,8 @@ ngx_http_gateway_series_t *ngx_http_gateway_series_lookup(
     ngx_http_gateway_shctx_t *shctx, ngx_http_gateway_tag_t *tag);
 
 ngx_buf_t *ngx_http_gateway_report(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_gateway_add_variables(ngx_conf_t *cf);
 
 
 #endif /* _NGX_HTTP_GATEWAY_MODULE_H_INCLUDED_ */

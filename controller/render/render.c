@@ -432,7 +432,6 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_arena_init(&a);
     root = gw_view_new(&a);
 
-    gw_view_setf(root, "access_log", "%s/logs/access.log", conf->state_dir);
     gw_view_setf(root, "temp_client_body", "%s/tmp/client_body",
                  conf->state_dir);
     gw_view_setf(root, "temp_proxy", "%s/tmp/proxy", conf->state_dir);
@@ -504,6 +503,8 @@ gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
     }
     gw_view_setf(root, "pid_path", "%s/nginx.pid", conf->state_dir);
     gw_view_setf(root, "error_log", "%s/logs/error.log", conf->state_dir);
+    gw_view_setf(root, "access_log", "%s/logs/access.log", conf->state_dir);
+    gw_view_set_flag(root, "stdio_logs", conf->stdio_logs);
     gw_view_setf(root, "generation", "%llu",
                  (unsigned long long) conf->generation);
     gw_view_set(root, "http_conf", http_conf);

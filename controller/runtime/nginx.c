@@ -203,6 +203,7 @@ gw_write_main(gw_runtime_t *rt, const char *path, const char *http_conf,
     rc_conf.module_path = rt->module_path;
     rc_conf.generation = generation;
     rc_conf.worker_processes = rt->worker_processes;
+    rc_conf.stdio_logs = rt->external;
 
     gw_buf_init(&b);
 
