@@ -14,8 +14,8 @@ typedef struct {
     const char  *module_path;
     uint64_t     generation;
     int          worker_processes;  /* 0: auto */
-    int          stdio_logs;      /* also log to stdout/stderr (nginx in
-                                     its own container: kubectl logs) */
+    int          stdio_logs;      /* errors also on stderr (nginx in its
+                                     own container: kubectl logs) */
 } gw_render_conf_t;
 
 /* File names inside the state directory. */

@@ -194,7 +194,9 @@ def test_both_containers_share_the_state_directory(render, variant):
                               "-c", STATE + "/nginx.conf", "-e", "stderr",
                               "-g", "daemon off;"]
     # the init container puts the bootstrap configuration there
-    assert init["command"][-1] == STATE + "/nginx.conf"
+    # the init container makes logs/ and puts the bootstrap config in place
+    assert init["command"][-1].endswith(" " + STATE + "/nginx.conf")
+    assert "mkdir -p " + STATE + "/logs" in init["command"][-1]
     cm = one(objs, "ConfigMap")
     assert vols["bootstrap"]["configMap"]["name"] == cm["metadata"]["name"]
     conf = cm["data"]["bootstrap.conf"]

@@ -170,17 +170,20 @@ class Pod:
         return p
 
     def bootstrap(self):
-        """The init container: `cp /etc/ngx-gateway/bootstrap.conf
-        STATE/nginx.conf`, from the rendered ConfigMap."""
+        """The init container's command as rendered (`mkdir -p STATE/logs
+        && cp /etc/ngx-gateway/bootstrap.conf STATE/nginx.conf`), with the
+        ConfigMap's file and the state dir at local paths."""
         init = self.spec["initContainers"][0]
-        assert init["command"][0] == "cp"
+        assert init["command"][:2] == ["sh", "-c"], init["command"]
         cm = one(self.objs, "ConfigMap")
         src = os.path.join(self.work, "bootstrap.conf")
         with open(src, "w") as f:
             f.write(self.local(cm["data"]["bootstrap.conf"]))
         os.chmod(src, 0o644)
-        subprocess.run(["cp", src, self.local(init["command"][2])],
-                       check=True, preexec_fn=as_pod_user)
+        script = self.local(init["command"][2]).replace(
+            "/etc/ngx-gateway/bootstrap.conf", src)
+        subprocess.run(["sh", "-c", script], check=True,
+                       preexec_fn=as_pod_user)
 
     def start_nginx(self):
         cmd = [self.local(a) for a in container(self.spec, "nginx")["command"]]
