@@ -36,22 +36,27 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/gw_buf.h"
 #include "dataplane/dataplane_int.h"
 
 
-/* 1 when ns/name can be part of a named location's name as it is. */
-static int
-gw_dp_name_plain(const char *s)
+/*
+ * ns or name in a named location's name: as it is when it is a DNS name,
+ * as the API server has it; else every other byte as _XX, so that the
+ * name stays a safe nginx token, unique and the same at every render.
+ */
+static void
+gw_dp_target_part(gw_buf_t *b, const char *s)
 {
     for ( /* void */ ; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
-              || *s == '-' || *s == '.'))
+        if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
+            || *s == '-' || *s == '.')
         {
-            return 0;
+            gw_buf_putc(b, *s);
+        } else {
+            gw_buf_printf(b, "_%02x", (unsigned char) *s);
         }
     }
-
-    return 1;
 }
 
 
@@ -59,18 +64,20 @@ const char *
 gw_dp_target_name(gw_dp_ctx_t *ctx, const gw_groute_t *r, size_t rule,
     size_t match)
 {
-    const gw_meta_t  *meta;
+    gw_buf_t     b;
+    const char  *name;
 
-    meta = &r->obj->meta;
+    gw_buf_init(&b);
+    gw_buf_putc(&b, '@');
+    gw_dp_target_part(&b, r->obj->meta.namespace);
+    gw_buf_putc(&b, '/');
+    gw_dp_target_part(&b, r->obj->meta.name);
+    gw_buf_printf(&b, ":%zu:%zu", rule, match);
 
-    if (gw_dp_name_plain(meta->namespace) && gw_dp_name_plain(meta->name)) {
-        return gw_arena_printf(ctx->a, "@%s/%s:%zu:%zu", meta->namespace,
-                               meta->name, rule, match);
-    }
+    name = gw_arena_strndup(ctx->a, b.data, b.len);
+    gw_buf_free(&b);
 
-    /* not a name the API server takes: a name that is safe anyway */
-    return gw_arena_printf(ctx->a, "@gw:%p:%zu:%zu", (const void *) r, rule,
-                           match);
+    return name;
 }
 
 
@@ -289,6 +296,10 @@ gw_dp_make_location(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_dp_index_t *ix,
 
     memset(&list, 0, sizeof(list));
     gw_dp_gather(ctx, ix, exact, path, &list);
+
+    if (list.n == 0) {
+        return;                 /* cannot be: path is a candidate's */
+    }
 
     if (list.n > 1) {
         qsort(list.items, list.n, sizeof(void *), gw_dp_candidate_cmp);
