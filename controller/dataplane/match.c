@@ -90,8 +90,8 @@ static size_t
 gw_dp_kv_fields(gw_dp_ctx_t *ctx, const gw_kv_match_t *kv, size_t n,
     int header, const char **fields, size_t *nfields)
 {
-    size_t       i, j, count;
-    const char  *what;
+    char    op;
+    size_t  i, j, count;
 
     count = 0;
 
@@ -107,11 +107,10 @@ gw_dp_kv_fields(gw_dp_ctx_t *ctx, const gw_kv_match_t *kv, size_t n,
             continue;
         }
 
-        what = header ? "header" : "query";
-        fields[(*nfields)++] = gw_arena_printf(ctx->a, "%s%c%s=%s", what,
-                                   strcmp(kv[i].type, "RegularExpression")
-                                   == 0 ? '~' : ':',
-                                   kv[i].name, kv[i].value);
+        op = (strcmp(kv[i].type, "RegularExpression") == 0) ? '~' : ':';
+        fields[(*nfields)++] = gw_arena_printf(ctx->a, "%s%c%s=%s",
+                                               header ? "header" : "query",
+                                               op, kv[i].name, kv[i].value);
         count++;
     }
 

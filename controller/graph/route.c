@@ -41,7 +41,10 @@ gw_match_quoted_len(const char *s)
 }
 
 
-/* NULL when value may be a field's value: no control characters. */
+/*
+ * NULL when value may be a field's value: no control characters, and
+ * short enough after prefix_len bytes of the field.
+ */
 static const char *
 gw_match_value_check(gw_graph_t *g, const char *what, const char *value,
     size_t prefix_len)
