@@ -1,9 +1,9 @@
 /*
  * ngx-gateway: from the graph to the data plane model: one listen socket
  * per address and port, one server per hostname, and in each server the
- * locations of every route that serves that host, in the spec's
- * precedence order (hostname, then exact over prefix, then longest
- * prefix, then route age and name, then rule order).
+ * matches of every route that serves that host, in the spec's precedence
+ * order (hostname, then route age and name, then rule order), as
+ * candidates that match.c turns into locations.
  */
 
 #include <stdlib.h>
@@ -57,8 +57,8 @@ gw_dp_server(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, const char *hostname)
 
     s = gw_arena_alloc(ctx->a, sizeof(gw_dp_server_t));
     s->hostname = hostname;
-    s->by_path = gw_arena_alloc(ctx->a, sizeof(gw_map_t));
-    gw_map_init(s->by_path, ctx->a);
+    s->by_target = gw_arena_alloc(ctx->a, sizeof(gw_map_t));
+    gw_map_init(s->by_target, ctx->a);
 
     gw_map_put(l->by_host, key, s);
     gw_ptrs_push(ctx->a, &l->servers, s);
@@ -68,62 +68,18 @@ gw_dp_server(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, const char *hostname)
 
 
 /*
- * Adds a location unless one with the same match exists already: the
- * first added wins (routes arrive in precedence order), except that an
- * Exact match of the same hostname tier beats the exact location made for
- * a PathPrefix.
+ * The matches of a rule as candidates of the server.  A route that serves
+ * the server's hostname in two tiers (its own hostname and a wildcard that
+ * covers it) counts in the first.
  */
-static void
-gw_dp_add_location(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
-    const gw_dp_location_t *proto, int exact, const char *path,
-    int from_prefix)
-{
-    size_t             i;
-    const char        *key;
-    gw_dp_location_t  *loc, *old;
-
-    key = gw_arena_printf(ctx->a, "%c%s", exact ? '=' : '^', path);
-
-    old = gw_map_get(s->by_path, key);
-    if (old != NULL
-        && !(old->from_prefix && !from_prefix && old->tier == proto->tier))
-    {
-        return;
-    }
-
-    loc = gw_arena_alloc(ctx->a, sizeof(gw_dp_location_t));
-    *loc = *proto;
-    loc->exact = exact;
-    loc->path = path;
-    loc->from_prefix = from_prefix;
-
-    gw_map_put(s->by_path, key, loc);
-
-    if (old != NULL) {
-        for (i = 0; i < s->locations.n; i++) {
-            if (s->locations.items[i] == old) {
-                s->locations.items[i] = loc;
-            }
-        }
-        return;
-    }
-
-    gw_ptrs_push(ctx->a, &s->locations, loc);
-
-    if (!exact && strcmp(path, "/") == 0) {
-        s->has_root = 1;
-    }
-}
-
-
 static void
 gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
     const gw_grule_t *rule, int tier)
 {
     size_t                  i, n;
-    const char             *prefix;
+    const char             *prefix, *target;
     gw_dp_target_t          t;
-    gw_dp_location_t        proto;
+    gw_dp_location_t       *loc;
     const gw_http_match_t  *m;
 
     gw_dp_rule_target(ctx, rule, &t);
@@ -131,40 +87,37 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
     for (i = 0; i < rule->spec->nmatches; i++) {
         m = &rule->spec->matches[i];
 
-        memset(&proto, 0, sizeof(proto));
-        proto.tier = tier;
-        proto.route = gw_arena_printf(ctx->a, "%s/%s",
-                                      r->obj->meta.namespace,
-                                      r->obj->meta.name);
-        proto.rule = rule->index;
-        proto.status = t.status;
-        proto.upstream = t.upstream;
-        proto.split = t.split;
-
-        if (m->path_type == GW_PATH_EXACT) {
-            gw_dp_rewrite(ctx, rule->rewrite, NULL, &proto);
-            gw_dp_filters(ctx, r, rule, NULL, &proto);
-            gw_dp_add_location(ctx, s, &proto, 1, m->path, 0);
+        target = gw_dp_target_name(ctx, r, rule->index, i);
+        if (gw_map_get(s->by_target, target) != NULL) {
             continue;
         }
+
+        loc = gw_arena_alloc(ctx->a, sizeof(gw_dp_location_t));
+        loc->path = target;
+        loc->route = gw_arena_printf(ctx->a, "%s/%s",
+                                     r->obj->meta.namespace,
+                                     r->obj->meta.name);
+        loc->rule = rule->index;
+        loc->match = i;
+        loc->status = t.status;
+        loc->upstream = t.upstream;
+        loc->split = t.split;
+
+        prefix = NULL;
 
         /* PathPrefix matches whole segments: "/a" is "/a" and "/a/..." */
-        n = strlen(m->path);
-        while (n > 1 && m->path[n - 1] == '/') {
-            n--;
-        }
-        prefix = gw_arena_strndup(ctx->a, m->path, n);
-        gw_dp_rewrite(ctx, rule->rewrite, prefix, &proto);
-        gw_dp_filters(ctx, r, rule, prefix, &proto);
-
-        if (n == 1) {
-            gw_dp_add_location(ctx, s, &proto, 0, "/", 0);
-            continue;
+        if (m->path_type == GW_PATH_PREFIX) {
+            n = strlen(m->path);
+            while (n > 1 && m->path[n - 1] == '/') {
+                n--;
+            }
+            prefix = gw_arena_strndup(ctx->a, m->path, n);
         }
 
-        gw_dp_add_location(ctx, s, &proto, 1, prefix, 1);
-        gw_dp_add_location(ctx, s, &proto, 0,
-                           gw_arena_printf(ctx->a, "%s/", prefix), 0);
+        gw_dp_rewrite(ctx, rule->rewrite, prefix, loc);
+        gw_dp_filters(ctx, r, rule, prefix, loc);
+
+        gw_dp_candidate_add(ctx, s, m, tier, prefix, loc, target);
     }
 }
 
@@ -261,6 +214,8 @@ gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_map_t *byhost)
 
     tier++;
     gw_dp_add_list(ctx, s, gw_map_get(byhost, ""), tier);
+
+    gw_dp_server_locations(ctx, s);
 }
 
 

@@ -33,13 +33,22 @@ typedef struct {
     long            total;
 } gw_dp_split_t;
 
+typedef struct gw_dp_candidate_s  gw_dp_candidate_t;
+
+/*
+ * A location: what one rule does (proxy, split, status or redirect, with
+ * its filters), or, when candidates is not empty, a dispatcher: our
+ * module's gateway_match tries the candidates in order and sends the
+ * request to the named location of the first that matches (404 when none
+ * does).
+ */
 typedef struct {
     int                exact;       /* location = path */
-    const char        *path;        /* exact path, or prefix ending '/' */
-    int                from_prefix; /* exact location made for PathPrefix */
-    int                tier;        /* hostname precedence tier */
+    const char        *path;        /* exact path, prefix ending '/', or
+                                       "@..." for a named location */
     const char        *route;       /* ns/name */
     size_t             rule;
+    size_t             match;
     int                status;      /* return this (500) instead */
     const char        *upstream;    /* one target */
     gw_dp_split_t     *split;       /* or a weighted split */
@@ -51,7 +60,38 @@ typedef struct {
     gw_dp_redirect_t  *redirect;    /* answer a redirect instead */
     const char        *redirect_regex;  /* its path, as a rewrite */
     const char        *redirect_repl;
+    gw_dp_candidate_t **candidates; /* gateway_match, precedence order */
+    size_t             ncandidates;
 } gw_dp_location_t;
+
+/* Where a path match puts a candidate among those of a location. */
+typedef enum {
+    GW_DP_PATH_EXACT = 0,
+    GW_DP_PATH_REGEX,           /* ours: after Exact, before PathPrefix */
+    GW_DP_PATH_PREFIX
+} gw_dp_path_class_e;
+
+/*
+ * One match of one rule, as a server sees it: the gateway_match fields
+ * (method=, path~, header:, header~, query:, query~; written as quoted
+ * strings) that the location's path choice does not already decide, the
+ * named location that does what the rule does, and its precedence.
+ */
+struct gw_dp_candidate_s {
+    const char          *target;      /* "@ns/name:rule:match" */
+    gw_dp_location_t    *action;      /* the named location */
+    const char         **fields;
+    size_t               nfields;     /* 0: matches whatever reaches it */
+    int                  tier;        /* hostname precedence tier */
+    gw_dp_path_class_e   path_class;
+    const char          *path;        /* exact, normalised prefix, regex */
+    size_t               path_len;
+    int                  method;
+    size_t               nheaders;    /* that count: first of each name */
+    size_t               nqueries;
+    size_t               seq;         /* route precedence, rule, match */
+    int                  named;       /* its named location is written */
+};
 
 /*
  * The Gateway listener a server is counted under (gateway_server_tag).
@@ -73,7 +113,10 @@ typedef struct {
     const char          *hostname;  /* NULL: every host (default server) */
     gw_dp_server_tag_t   tag;
     gw_ptrs_t            locations; /* gw_dp_location_t *, sorted by path */
-    gw_map_t            *by_path;
+    gw_ptrs_t            named;     /* gw_dp_location_t *: the targets of
+                                       gateway_match, precedence order */
+    gw_ptrs_t            candidates; /* gw_dp_candidate_t *, seq order */
+    gw_map_t            *by_target;  /* target -> gw_dp_candidate_t */
     int                  has_root;
 } gw_dp_server_t;
 

@@ -34,6 +34,24 @@ void gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
 void gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r,
     const gw_grule_t *rule, const char *prefix, gw_dp_location_t *loc);
 
+/* The named location of match of rule of route r: "@ns/name:rule:match". */
+const char *gw_dp_target_name(gw_dp_ctx_t *ctx, const gw_groute_t *r,
+    size_t rule, size_t match);
+
+/*
+ * Match m as the next candidate of server s (match.c): prefix is its
+ * normalised PathPrefix, action what its rule does, named target.
+ */
+void gw_dp_candidate_add(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
+    const gw_http_match_t *m, int tier, const char *prefix,
+    gw_dp_location_t *action, const char *target);
+
+/* qsort order of candidate pointers: the spec's precedence. */
+int gw_dp_candidate_cmp(const void *a, const void *b);
+
+/* The locations of s from its candidates, once they are all added. */
+void gw_dp_server_locations(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
+
 void gw_dp_sort(gw_dp_t *dp);
 
 #endif /* GW_DATAPLANE_INT_H */

@@ -92,6 +92,11 @@ gw_render_zone_size(const gw_dp_t *dp)
                     + (s->tag.listener ? strlen(s->tag.listener) : 0);
             for (k = 0; k < s->locations.n; k++) {
                 loc = s->locations.items[k];
+                need += GW_SERIES_BYTES
+                        + (loc->route ? strlen(loc->route) : 0) + 20;
+            }
+            for (k = 0; k < s->named.n; k++) {
+                loc = s->named.items[k];
                 need += GW_SERIES_BYTES + strlen(loc->route) + 20;
             }
         }
@@ -330,20 +335,16 @@ gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
 }
 
 
+/* What one rule does: the body of its location or named location. */
 static void
-gw_render_location(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
+gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     int *port_var)
 {
-    gw_view_t  *v;
-
-    v = gw_view_add(sv, "locations");
     gw_view_set(v, "route", loc->route);
     if (gw_render_tag_ok(loc->route)) {
         gw_view_set(v, "tag_route", loc->route);
     }
     gw_view_set_int(v, "rule", (long long) loc->rule);
-    gw_view_set_flag(v, "exact", loc->exact);
-    gw_view_set(v, "path", loc->path);
 
     gw_render_response_headers(v, loc->response);
 
@@ -375,6 +376,56 @@ gw_render_location(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
     } else {
         gw_view_set(v, "upstream", loc->upstream);
     }
+}
+
+
+/*
+ * A location: the rule it serves, or a dispatcher, whose gateway_match
+ * fields are written as quoted literals ({{%field}}: our module never
+ * reads variables, '$' is a '$').
+ */
+static void
+gw_render_location(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
+    int *port_var)
+{
+    size_t                    i, j;
+    gw_view_t                *v, *cv;
+    const gw_dp_candidate_t  *c;
+
+    v = gw_view_add(sv, "locations");
+    gw_view_set_flag(v, "exact", loc->exact);
+    gw_view_set(v, "path", loc->path);
+
+    if (loc->ncandidates == 0) {
+        gw_render_rule(a, v, loc, port_var);
+        return;
+    }
+
+    gw_view_set_flag(v, "dispatch", 1);
+
+    for (i = 0; i < loc->ncandidates; i++) {
+        c = loc->candidates[i];
+        cv = gw_view_add(v, "candidates");
+        gw_view_set(cv, "target", c->target);
+        for (j = 0; j < c->nfields; j++) {
+            gw_view_set(gw_view_add(cv, "fields"), "field", c->fields[j]);
+        }
+    }
+}
+
+
+/* The named location gateway_match sends a candidate's requests to. */
+static void
+gw_render_named(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
+    int *port_var)
+{
+    gw_view_t  *v;
+
+    v = gw_view_add(sv, "named");
+    gw_view_set(v, "path", loc->path);
+    gw_view_set_int(v, "match", (long long) loc->match);
+
+    gw_render_rule(a, v, loc, port_var);
 }
 
 
@@ -414,6 +465,10 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
 
         for (j = 0; j < s->locations.n; j++) {
             gw_render_location(a, sv, s->locations.items[j], port_var);
+        }
+
+        for (j = 0; j < s->named.n; j++) {
+            gw_render_named(a, sv, s->named.items[j], port_var);
         }
     }
 }

@@ -387,6 +387,13 @@ gw_tmpl_check(gw_tmpl_op_e op, const char *s, size_t len)
             }
             break;
 
+        case GW_TMPL_LITERAL:
+            /* for directives that never read variables: '$' is a '$' */
+            if (c < ' ' || c == 0x7f) {
+                return i;
+            }
+            break;
+
         default: /* GW_TMPL_QUOTED */
             if (c < ' ' || c == 0x7f || c == '$') {
                 return i;
@@ -452,7 +459,7 @@ gw_tmpl_put_value(gw_tmpl_state_t *st, const gw_tmpl_t *t,
         return GW_ERR;
     }
 
-    if (nd->op != GW_TMPL_QUOTED) {
+    if (nd->op != GW_TMPL_QUOTED && nd->op != GW_TMPL_LITERAL) {
         gw_tmpl_emit(st, v->data, v->len);
         return GW_OK;
     }

@@ -4,7 +4,9 @@
  *
  *   {{name}}               a safe nginx token (validated while rendering)
  *   {{&name}}              a trusted raw value (no newline, ';', '{', '}')
- *   {{"name}}              an nginx double-quoted string
+ *   {{"name}}              an nginx double-quoted string (no '$')
+ *   {{%name}}              a double-quoted literal, '$' included, for
+ *                          directives that never read variables
  *   {{#name}}..{{/name}}   a section: once per list item, or once if set
  *   {{^name}}..{{/name}}   an inverted section
  *   {{>name}}              a partial (another template)

@@ -104,6 +104,8 @@ gw_tmpl_tag_op(char sigil)
         return GW_TMPL_RAW;
     case '"':
         return GW_TMPL_QUOTED;
+    case '%':
+        return GW_TMPL_LITERAL;
     case '#':
         return GW_TMPL_SECTION;
     case '^':
@@ -303,6 +305,7 @@ gw_tmpl_compile(gw_tmpl_t **out, const char *name, const char *src,
         case GW_TMPL_VALUE:
         case GW_TMPL_RAW:
         case GW_TMPL_QUOTED:
+        case GW_TMPL_LITERAL:
         case GW_TMPL_PARTIAL:
             nd = gw_tmpl_node_add(t, op, tag, tag_len);
             nd->line = line;

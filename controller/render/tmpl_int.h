@@ -52,6 +52,7 @@ typedef enum {
     GW_TMPL_VALUE,                  /* {{name}} */
     GW_TMPL_RAW,                    /* {{&name}} */
     GW_TMPL_QUOTED,                 /* {{"name}} */
+    GW_TMPL_LITERAL,                /* {{%name}} */
     GW_TMPL_SECTION,                /* {{#name}} */
     GW_TMPL_INVERTED,               /* {{^name}} */
     GW_TMPL_PARTIAL,                /* {{>name}} */

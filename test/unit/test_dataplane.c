@@ -314,7 +314,7 @@ static const gw_cond_t *
 gw_filters_cond(gw_arena_t *a, gw_store_t *st, const char *rule,
     const char *type)
 {
-    char  doc[2048];
+    char  doc[8192];
 
     snprintf(doc, sizeof(doc),
              "apiVersion: gateway.networking.k8s.io/v1\n"
@@ -413,6 +413,393 @@ test_filters_refused_with_a_reason(void **state)
 }
 
 
+/*
+ * The body of the first location whose opening line is open ("location
+ * /a/ {"), up to its closing brace, or fails.  Freed by the caller.
+ */
+static char *
+gw_location_block(const char *conf, const char *host, const char *open)
+{
+    const char  *p, *end;
+
+    p = strstr(conf, host);
+    if (p == NULL) {
+        fail_msg("no \"%s\" in:\n%s", host, conf);
+    }
+
+    p = strstr(p, open);
+    if (p == NULL) {
+        fail_msg("no \"%s\" after \"%s\" in:\n%s", open, host, conf);
+    }
+
+    end = strstr(p, "\n    }\n");
+    assert_non_null(end);
+
+    return strndup(p, (size_t) (end - p));
+}
+
+
+/* The lines of block in that order, and nothing else of the kind. */
+static void
+gw_assert_lines(const char *block, const char *kind, const char **lines)
+{
+    size_t       i, n;
+    const char  *p, *q;
+
+    p = block;
+    for (i = 0; lines[i] != NULL; i++) {
+        q = strstr(p, lines[i]);
+        if (q == NULL) {
+            fail_msg("no \"%s\" (in this order) in:\n%s", lines[i], block);
+        }
+        p = q + strlen(lines[i]);
+    }
+
+    n = 0;
+    for (p = strstr(block, kind); p != NULL; p = strstr(p + 1, kind)) {
+        n++;
+    }
+
+    if (n != i) {
+        fail_msg("%zu \"%s\" lines, want %zu, in:\n%s", n, kind, i, block);
+    }
+}
+
+
+#define GW_ROUTE(name, created, hosts, rules)                                 \
+    "apiVersion: gateway.networking.k8s.io/v1\n"                              \
+    "kind: HTTPRoute\n"                                                       \
+    "metadata: {name: " name ", namespace: app,"                              \
+    " creationTimestamp: '" created "'}\n"                                    \
+    "spec:\n"                                                                 \
+    "  parentRefs: [{name: gw, namespace: infra}]\n"                          \
+    "  hostnames: " hosts "\n"                                                \
+    "  rules:\n" rules
+
+
+/*
+ * Method, then the most headers, then the most query parameters, then the
+ * oldest route, then rule order; the list ends at the first candidate
+ * without conditions.
+ */
+static void
+test_match_candidates_in_precedence_order(void **state)
+{
+    char      *block;
+    gw_buf_t   out;
+    static const char  *want[] = {
+        "gateway_match @app/young:0:0 \"method=GET\";",
+        "gateway_match @app/old:1:0 \"header:A=1\" \"header:B=2\";",
+        "gateway_match @app/old:0:0 \"header:A=1\" \"query:q=1\";",
+        "gateway_match @app/old:2:0 \"header:A=1\";",
+        "gateway_match @app/young:1:0 \"header:A=1\";",
+        "gateway_match @app/old:3:0;",
+        NULL
+    };
+
+    (void) state;
+
+    gw_render_extra(
+        GW_ROUTE("young", "2024-01-01T00:00:00Z", "[a.example.com]",
+        "  - matches: [{path: {type: PathPrefix, value: /api}, method: GET}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /api}\n"
+        "      headers: [{name: A, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n")
+        "---\n"
+        GW_ROUTE("old", "2020-01-01T00:00:00Z", "[a.example.com]",
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /api}\n"
+        "      headers: [{name: A, value: '1'}]\n"
+        "      queryParams: [{name: q, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /api}\n"
+        "      headers: [{name: A, value: '1'}, {name: B, value: '2'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /api}\n"
+        "      headers: [{name: A, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /api}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /api}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"), &out);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location /api/ {");
+    gw_assert_lines(block, "gateway_match", want);
+    assert_null(strstr(block, "proxy_pass"));
+    free(block);
+
+    /* the same list where the path is exactly the prefix */
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location = /api {");
+    gw_assert_lines(block, "gateway_match", want);
+    free(block);
+
+    /* each candidate's rule, once, in a named location */
+    assert_non_null(strstr(out.data, "location @app/old:1:0 {\n"
+                                     "        gateway_route_tag "
+                                     "route=app/old rule=1;"));
+    assert_null(strstr(out.data, "location @app/old:4:0 {"));
+    assert_null(strstr(strstr(out.data, "location @app/old:3:0 {") + 1,
+                       "location @app/old:3:0 {"));
+
+    gw_buf_free(&out);
+}
+
+
+/* Where no candidate has conditions, locations are written as always. */
+static void
+test_location_without_conditions_stays_direct(void **state)
+{
+    char      *block;
+    gw_buf_t   out;
+
+    (void) state;
+
+    gw_render_extra(
+        GW_ROUTE("r", "2024-01-01T00:00:00Z", "[a.example.com]",
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /a}\n"
+        "      headers: [{name: X, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{path: {type: Exact, value: /b}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"), &out);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location = /b {");
+    assert_non_null(strstr(out.data, "# HTTPRoute app/r rule 1\n"
+                                     "    location = /b {"));
+    assert_non_null(strstr(block, "proxy_pass http://app_svc_80;"));
+    assert_null(strstr(block, "gateway_match"));
+    free(block);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location /a/ {");
+    assert_non_null(strstr(block, "gateway_match @app/r:0:0 \"header:X=1\";"));
+    free(block);
+
+    /* no match anywhere else: the server still answers 404 */
+    assert_non_null(strstr(strstr(out.data, "server_name a.example.com;"),
+                           "    location / {\n        return 404;"));
+    assert_null(strstr(out.data, "location @app/r:1:0"));
+
+    gw_buf_free(&out);
+}
+
+
+/*
+ * A request on a host that none of its own routes' candidates matches
+ * falls through to the wildcard's, then to the routes for every host, in
+ * the same list; a shorter path of the host's own routes comes before a
+ * longer one of a wildcard route (hostname first).
+ */
+static void
+test_hostname_tiers_in_candidate_lists(void **state)
+{
+    char      *block;
+    gw_buf_t   out;
+    static const char  *want[] = {
+        "gateway_match @app/own:0:0 \"header:X=1\";",
+        "gateway_match @app/own:1:0 \"query:q=1\";",
+        "gateway_match @app/wild:0:0 \"header:X=2\";",
+        "gateway_match @app/all:0:0;",
+        NULL
+    };
+
+    (void) state;
+
+    gw_render_extra(
+        GW_ROUTE("all", "2019-01-01T00:00:00Z", "[]",
+        "  - matches: [{path: {type: PathPrefix, value: /x}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n")
+        "---\n"
+        GW_ROUTE("wild", "2019-01-01T00:00:00Z", "['*.example.com']",
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /x/y}\n"
+        "      headers: [{name: X, value: '2'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n")
+        "---\n"
+        GW_ROUTE("own", "2024-01-01T00:00:00Z", "[a.example.com]",
+        "  - matches:\n"
+        "    - path: {type: PathPrefix, value: /x}\n"
+        "      headers: [{name: X, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - queryParams: [{name: q, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"), &out);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location /x/y/ {");
+    gw_assert_lines(block, "gateway_match", want);
+    free(block);
+
+    /* another host of the wildcard: no own routes */
+    block = gw_location_block(out.data, "server_name *.example.com;",
+                              "location /x/y/ {");
+    gw_assert_lines(block, "gateway_match", want + 2);
+    free(block);
+
+    /* the catch-all server knows only the routes for every host */
+    block = gw_location_block(out.data, "server_name \"\";",
+                              "location /x/ {");
+    assert_non_null(strstr(block, "proxy_pass http://app_svc_80;"));
+    assert_null(strstr(block, "gateway_match"));
+    free(block);
+
+    gw_buf_free(&out);
+}
+
+
+/*
+ * A RegularExpression path is a field (path~) of a candidate in every
+ * location, after Exact and before PathPrefix; "location /" exists so that
+ * every request meets it.  Fields are quoted literals: '$' stays '$'.
+ */
+static void
+test_regex_path_and_field_quoting(void **state)
+{
+    char      *block;
+    gw_buf_t   out;
+    static const char  *want_exact[] = {
+        "gateway_match @app/r:2:0 \"header:X=1\";",
+        "gateway_match @app/r:0:0 \"path~/v[0-9]+/.*\";",
+        "gateway_match @app/r:1:0;",
+        NULL
+    };
+    static const char  *want_root[] = {
+        "gateway_match @app/r:0:0 \"path~/v[0-9]+/.*\";",
+        "gateway_match @app/r:3:0 \"method=PATCH\" "
+        "\"header~Z-Re=\\\\d+ \\\"$x\\\"; {#}\" \"query:Q=1\" \"query:q=2\";",
+        NULL
+    };
+
+    (void) state;
+
+    gw_render_extra(
+        GW_ROUTE("r", "2024-01-01T00:00:00Z", "[a.example.com]",
+        "  - matches: [{path: {type: RegularExpression,"
+        " value: '/v[0-9]+/.*'}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{path: {type: PathPrefix, value: /a}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - path: {type: Exact, value: /a}\n"
+        "      headers: [{name: X, value: '1'}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches:\n"
+        "    - method: PATCH\n"
+        "      headers:\n"
+        "      - {type: RegularExpression, name: Z-Re,"
+        " value: '\\d+ \"$x\"; {#}'}\n"
+        "      - {name: z-re, value: second-is-ignored}\n"
+        "      queryParams:\n"
+        "      - {name: Q, value: '1'}\n"
+        "      - {name: q, value: '2'}\n"
+        "      - {name: Q, value: second-is-ignored}\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"), &out);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location = /a {");
+    gw_assert_lines(block, "gateway_match", want_exact);
+    free(block);
+
+    block = gw_location_block(out.data, "server_name a.example.com;",
+                              "location / {");
+    gw_assert_lines(block, "gateway_match", want_root);
+    free(block);
+
+    assert_null(strstr(out.data, "second-is-ignored"));
+
+    gw_buf_free(&out);
+}
+
+
+static void
+test_matches_refused_with_a_reason(void **state)
+{
+    size_t            i;
+    char              rule[8192], big[4200];
+    gw_arena_t        a;
+    gw_store_t        st;
+    const gw_cond_t  *c;
+    const struct {
+        const char  *match;
+        const char  *message;
+    } cases[] = {
+        { "{headers: [{name: 'X Y', value: a}]}",
+          "header match X Y: \"X Y\" is not a valid name (RFC 7230 token): "
+          "it has ' '" },
+        { "{headers: [{name: X_Y, value: a}]}",
+          "header name \"X_Y\" has '_': nginx ignores" },
+        { "{headers: [{name: X, value: \"a\\tb\"}]}",
+          "header match X: the value has a control character (0x09)" },
+        { "{headers: [{type: Prefix, name: X, value: a}]}",
+          "header match X: type Prefix is not supported" },
+        { "{headers: [{type: RegularExpression, name: X, value: '[a'}]}",
+          "header match X: invalid regular expression \"[a\": missing "
+          "terminating ] for character class" },
+        { "{queryParams: [{name: 'a=b', value: c}]}",
+          "query parameter match a=b: \"a=b\" is not a valid name" },
+        { "{queryParams: [{type: RegularExpression, name: p,"
+          " value: 'x{2,1}'}]}",
+          "query parameter match p: invalid regular expression" },
+        { "{method: get}",
+          "method get is not supported (GET, HEAD" },
+        { "{path: {type: RegularExpression, value: '(/a'}}",
+          "RegularExpression path: invalid regular expression \"(/a\"" },
+        { "{path: {type: RegularExpression, value: \"/a\\nb\"}}",
+          "RegularExpression path: the value has a control character" },
+        { big, "the value is too long for nginx's configuration" },
+    };
+
+    (void) state;
+
+    memcpy(big, "{headers: [{name: X, value: '", 29);
+    memset(big + 29, 'v', 4100);
+    strcpy(big + 29 + 4100, "'}]}");
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(rule, sizeof(rule),
+                 "  - matches: [%s]\n"
+                 "    backendRefs: [{name: svc, port: 80}]\n"
+                 "  - backendRefs: [{name: svc, port: 80}]\n",
+                 cases[i].match);
+
+        gw_arena_init(&a);
+        c = gw_filters_cond(&a, &st, rule, "PartiallyInvalid");
+        if (c == NULL || strcmp(c->status, "True") != 0
+            || strcmp(c->reason, "UnsupportedValue") != 0
+            || strstr(c->message, "rule 0: ") == NULL
+            || strstr(c->message, cases[i].message) == NULL)
+        {
+            fail_msg("case %zu: PartiallyInvalid %s/%s \"%s\", want "
+                     "True/UnsupportedValue with \"%s\"", i,
+                     c ? c->status : "-", c ? c->reason : "-",
+                     c ? c->message : "(none)", cases[i].message);
+        }
+        gw_arena_release(&a);
+        gw_store_release(&st);
+    }
+
+    /* with several matches, the message names the one refused */
+    gw_arena_init(&a);
+    c = gw_filters_cond(&a, &st,
+                        "  - matches: [{method: GET}, {method: FETCH}]\n"
+                        "    backendRefs: [{name: svc, port: 80}]\n",
+                        "Accepted");
+    assert_non_null(c);
+    assert_string_equal(c->status, "False");
+    assert_string_equal(c->reason, "UnsupportedValue");
+    assert_non_null(strstr(c->message, "rule 0: match 1: method FETCH"));
+    gw_arena_release(&a);
+    gw_store_release(&st);
+}
+
+
 int
 main(void)
 {
@@ -425,6 +812,11 @@ main(void)
         cmocka_unit_test(test_tags_name_the_listener_route_and_backend),
         cmocka_unit_test(test_zone_size_follows_the_series),
         cmocka_unit_test(test_filters_refused_with_a_reason),
+        cmocka_unit_test(test_match_candidates_in_precedence_order),
+        cmocka_unit_test(test_location_without_conditions_stays_direct),
+        cmocka_unit_test(test_hostname_tiers_in_candidate_lists),
+        cmocka_unit_test(test_regex_path_and_field_quoting),
+        cmocka_unit_test(test_matches_refused_with_a_reason),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
