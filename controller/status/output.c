@@ -516,3 +516,29 @@ gw_status_write_describe(gw_buf_t *out, const cJSON *list)
         }
     }
 }
+
+
+void
+gw_status_write_reload(gw_buf_t *out, const cJSON *reload)
+{
+    char          num[32];
+    const cJSON  *ok;
+
+    ok = cJSON_GetObjectItemCaseSensitive(reload, "ok");
+
+    gw_buf_puts(out, "Name:         nginx\n");
+    gw_buf_puts(out, "Kind:         DataPlane\n");
+    gw_desc_field(out, 0, 14, "Generation",
+                  gw_desc_num(num, sizeof(num), reload, "generation"));
+    gw_buf_puts(out, "Last Reload:\n");
+    gw_desc_field(out, 2, 14, "Time", gw_desc_str(reload, "time"));
+    gw_desc_field(out, 2, 14, "Result", cJSON_IsTrue(ok)
+                  ? "live" : "refused: the previous configuration serves");
+    if (cJSON_IsTrue(ok)) {
+        gw_desc_field(out, 2, 14, "Duration ms",
+                      gw_desc_num(num, sizeof(num), reload, "reloadMs"));
+    } else {
+        gw_desc_field(out, 2, 14, "Message", gw_desc_str(reload, "message"));
+    }
+    gw_buf_putc(out, '\n');
+}

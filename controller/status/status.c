@@ -239,6 +239,7 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
 {
     size_t                  i;
     cJSON                  *st, *ps, *p, *ref;
+    gw_conds_t              conds;
     const cJSON            *prev, *pp;
     const gw_parent_ref_t  *pr;
 
@@ -283,7 +284,18 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
             }
         }
 
-        gw_status_conds(p, &r->parents[i].conds, r->obj->meta.generation,
+        /*
+         * Routes have no Programmed condition in the spec; while nginx
+         * refuses the latest configuration, an accepted route says so
+         * with one (an implementation-specific condition), since its
+         * change may not be live.
+         */
+        conds = r->parents[i].conds;
+        if (ctx->pending != NULL && r->parents[i].accepted) {
+            gw_conds_set(&conds, "Programmed", 0, "Pending", ctx->pending);
+        }
+
+        gw_status_conds(p, &conds, r->obj->meta.generation,
                         cJSON_GetObjectItemCaseSensitive(pp, "conditions"),
                         ctx);
     }

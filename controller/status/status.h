@@ -57,6 +57,13 @@ int gw_status_write(gw_buf_t *out, const cJSON *list, const char *format,
 cJSON *gw_status_find(const cJSON *list, const char *kind, const char *ns,
     const char *name);
 
+/*
+ * The data plane's last reload, as the running controller records it in
+ * STATE_DIR/reload.json ({"generation", "time", "ok", "message",
+ * "reloadMs"}), in describe form.
+ */
+void gw_status_write_reload(gw_buf_t *out, const cJSON *reload);
+
 /* Internal: the YAML and describe writers (status/output.c). */
 void gw_status_write_yaml(gw_buf_t *out, const cJSON *item);
 void gw_status_write_describe(gw_buf_t *out, const cJSON *list);

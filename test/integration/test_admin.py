@@ -7,6 +7,7 @@ The controller listens on a free port of 127.0.0.1 (--admin-address
 
 import http.client
 import re
+import subprocess
 
 from conftest import START_DEADLINE, wait_for
 
@@ -142,6 +143,33 @@ def test_metrics_count_reloads_and_failures(stack):
     assert (code, body) == (200, "ok\n")
     code, body = stack.get("/blocks")
     assert code == 200 and TETRIS in body, (code, body[:200])
+
+    # describe says what the data plane runs and why the reload failed;
+    # the route says its latest change may not be live
+    text = c.status("describe")
+    assert "Kind:         DataPlane" in text, text
+    assert "refused: the previous configuration serves" in text, text
+    assert FOREIGN in text, text
+    st = c.status("json")
+    route = [i for i in st["items"] if i["kind"] == "HTTPRoute"][0]
+    prog = [x for x in route["status"]["parents"][0]["conditions"]
+            if x["type"] == "Programmed"]
+    assert prog and prog[0]["status"] == "False", route["status"]
+    assert prog[0]["reason"] == "Pending", prog
+
+
+def test_metrics_pass_promtool(stack):
+    c, port = start(stack)
+    stack.get("/mario")
+    _, _, text = admin(port, "/metrics")
+    res = subprocess.run(["promtool", "check", "metrics"], input=text,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    # nginx's own counters are there, named as in the Gateway API
+    assert metric(port, "ngx_gateway_nginx_up") == 1
+    assert metric(port, "ngx_gateway_nginx_server_requests_total",
+                  gateway="game-gateway", listener="http",
+                  hostname="game.example.com") >= 1
 
 
 def test_unknown_paths_and_methods(stack):

@@ -453,8 +453,21 @@ test_not_programmed(void **state)
     p = get(cJSON_GetArrayItem(get(get(gw_status_find(list, "HTTPRoute",
             "default", "game-route"), "status"), "parents"), 0),
             "conditions");
-    assert_int_equal(cJSON_GetArraySize(p), 2);
+    /* the route says its change may not be live: nginx refused it */
+    assert_int_equal(cJSON_GetArraySize(p), 3);
     assert_string_equal(str(cond(p, "Accepted"), "status"), "True");
+    assert_string_equal(str(cond(p, "Programmed"), "status"), "False");
+    assert_string_equal(str(cond(p, "Programmed"), "reason"), "Pending");
+    assert_non_null(strstr(str(cond(p, "Programmed"), "message"),
+                           "unknown directive"));
+
+    /* once live, the condition is gone again */
+    cJSON_Delete(list);
+    list = gw_status_build(f->g, NULL, NULL);
+    p = get(cJSON_GetArrayItem(get(get(gw_status_find(list, "HTTPRoute",
+            "default", "game-route"), "status"), "parents"), 0),
+            "conditions");
+    assert_int_equal(cJSON_GetArraySize(p), 2);
 
     /* The graph itself is untouched. */
     assert_string_equal(gw_conds_get(&f->gw->conds, "Programmed")->status,
