@@ -357,7 +357,9 @@ gw_ctl_reconcile(gw_ctl_t *app)
     } else if (!gw_runtime_is_live(&app->rt, plan.http.data)) {
         gw_metric_counter_add(m->reloads, 1, NULL);
 
-        if (gw_runtime_apply(&app->rt, plan.http.data, &err) == GW_OK) {
+        if (gw_runtime_apply_tls(&app->rt, plan.http.data, &plan.dp->certs,
+                                 &err) == GW_OK)
+        {
             app->live_ok = 1;
             app->ever_live = 1;
             gw_ctl_metrics_live(app);

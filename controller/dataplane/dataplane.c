@@ -278,6 +278,7 @@ gw_dp_server_tag(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_dp_server_t *s)
         return;
     }
 
+    s->listener = best;
     s->tag.gateway = gw_arena_printf(ctx->a, "%s/%s",
                                      best->gateway->obj->meta.namespace,
                                      best->gateway->obj->meta.name);
@@ -289,9 +290,10 @@ gw_dp_server_tag(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_dp_server_t *s)
 static void
 gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
 {
-    size_t        i, j;
-    gw_map_t      byhost;
-    gw_attach_t  *at;
+    size_t           i, j;
+    gw_map_t         byhost;
+    gw_attach_t     *at;
+    gw_glistener_t  *gl;
 
     gw_map_init(&byhost, ctx->a);
 
@@ -309,11 +311,26 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
         }
     }
 
+    /* with TLS, SNI picks a listener's certificate by its hostname */
+    for (i = 0; l->ssl && i < l->listeners.n; i++) {
+        gl = l->listeners.items[i];
+        if (gl->spec->hostname != NULL) {
+            gw_dp_server(ctx, l, gl->spec->hostname);
+        }
+    }
+
     gw_dp_index_hosts(ctx, ats, &byhost);
 
     for (i = 0; i < l->servers.n; i++) {
         gw_dp_fill_server(ctx, l->servers.items[i], &byhost);
         gw_dp_server_tag(ctx, l, l->servers.items[i]);
+        if (l->ssl) {
+            gw_dp_tls_server(ctx, l->servers.items[i]);
+        }
+    }
+
+    if (l->ssl) {
+        gw_dp_tls_sni(ctx, l);
     }
 }
 
@@ -338,6 +355,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.upstreams, a);
     gw_map_init(&ctx.splits, a);
     gw_map_init(&ctx.joins, a);
+    gw_map_init(&ctx.certs, a);
 
     for (i = 0; i < g->gateways.n; i++) {
         gw = g->gateways.items[i];
@@ -347,12 +365,16 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
         for (j = 0; j < gw->nlisteners; j++) {
             gl = &gw->listeners[j];
-            /* only what the graph says the data plane serves (HTTP) */
-            if (!gl->accepted || !gl->served) {
+            /* what the graph says the data plane serves, and is http's */
+            if (!gl->accepted || !gl->served
+                || !(strcmp(gl->spec->protocol, "HTTP") == 0
+                     || strcmp(gl->spec->protocol, "HTTPS") == 0))
+            {
                 continue;
             }
 
             l = gw_dp_listen(&ctx, gw, gl->spec->port + port_offset);
+            l->ssl = strcmp(gl->spec->protocol, "HTTPS") == 0;
             gw_ptrs_push(a, &l->listeners, gl);
             for (k = 0; k < gl->attachments.n; k++) {
                 at = gl->attachments.items[k];
@@ -369,6 +391,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     }
 
     gw_dp_sort(dp);
+    gw_dp_tls_sort(dp);
 
     return dp;
 }

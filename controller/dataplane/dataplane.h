@@ -109,9 +109,24 @@ typedef struct {
     const char  *listener;
 } gw_dp_server_tag_t;
 
+/*
+ * A certificate file: the chain of a kubernetes.io/tls Secret, then its
+ * key, in one PEM file below STATE_DIR/secrets/ named by the SHA-256 of
+ * that content (its first 128 bits in hex), so a changed Secret is a new
+ * file and a new configuration.
+ */
+typedef struct {
+    const char  *file;          /* "<32 hex digits>.pem" */
+    const char  *secret;        /* ns/name, for a comment */
+    const char  *pem;           /* never logged */
+    size_t       len;
+} gw_dp_cert_t;
+
 typedef struct {
     const char          *hostname;  /* NULL: every host (default server) */
     gw_dp_server_tag_t   tag;
+    const gw_glistener_t *listener; /* the one tag names, or NULL */
+    gw_ptrs_t            certs;     /* gw_dp_cert_t *, TLS: its listener's */
     gw_ptrs_t            locations; /* gw_dp_location_t *, sorted by path */
     gw_ptrs_t            named;     /* gw_dp_location_t *: the targets of
                                        gateway_match, precedence order */
@@ -120,19 +135,36 @@ typedef struct {
     int                  has_root;
 } gw_dp_server_t;
 
+/* A listener hostname and the listener's name, for the SNI map. */
+typedef struct {
+    const char  *hostname;
+    const char  *listener;
+} gw_dp_sni_t;
+
 typedef struct {
     const char  *address;
     int          port;
     int          is_v6;
+    int          ssl;           /* HTTPS listeners: nginx terminates TLS */
     const char  *gateway;       /* ns/name */
     gw_ptrs_t    servers;       /* gw_dp_server_t *, sorted by hostname */
     gw_map_t    *by_host;
     gw_ptrs_t    attachments;   /* gw_attach_t *, while building */
     gw_ptrs_t    listeners;     /* gw_glistener_t *, precedence order */
+
+    /*
+     * Misdirected requests (several HTTPS listeners on this port): the
+     * listener the client's SNI selects, by hostname, else sni_default;
+     * a server whose listener is another answers 421.  NULL when there is
+     * only one listener.
+     */
+    gw_ptrs_t    sni;           /* gw_dp_sni_t *, sorted by hostname */
+    const char  *sni_default;
 } gw_dp_listen_t;
 
 typedef struct {
     gw_ptrs_t  listens;         /* gw_dp_listen_t * */
+    gw_ptrs_t  certs;           /* gw_dp_cert_t *, every file, sorted */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
     gw_ptrs_t  joins;           /* header variables that "add" appends to,

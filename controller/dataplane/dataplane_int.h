@@ -14,6 +14,7 @@ typedef struct {
     gw_map_t     upstreams;     /* name -> gw_dp_upstream_t */
     gw_map_t     splits;        /* shares key -> gw_dp_split_t */
     gw_map_t     joins;         /* variable -> itself */
+    gw_map_t     certs;         /* file -> gw_dp_cert_t */
 } gw_dp_ctx_t;
 
 /* What a rule does with a request: a status, an upstream or a split. */
@@ -51,6 +52,16 @@ int gw_dp_candidate_cmp(const void *a, const void *b);
 
 /* The locations of s from its candidates, once they are all added. */
 void gw_dp_server_locations(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
+/*
+ * TLS termination (tls.c): the certificates of server s on an HTTPS
+ * listen (those of its listener), and the SNI map of listen l that tells
+ * misdirected requests apart.
+ */
+void gw_dp_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
+void gw_dp_tls_sni(gw_dp_ctx_t *ctx, gw_dp_listen_t *l);
+
+/* The certificate files in name order, the SNI maps by hostname. */
+void gw_dp_tls_sort(gw_dp_t *dp);
 
 void gw_dp_sort(gw_dp_t *dp);
 

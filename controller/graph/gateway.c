@@ -385,10 +385,6 @@ gw_gateways_port_clash(gw_graph_t *g)
 static const char *
 gw_listener_unserved(const gw_listener_t *spec)
 {
-    if (strcmp(spec->protocol, "HTTPS") == 0) {
-        return "HTTPS termination is not implemented in the data plane yet";
-    }
-
     if (strcmp(spec->protocol, "TLS") == 0) {
         return "TLS passthrough is not implemented in the data plane yet";
     }
@@ -413,7 +409,8 @@ gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
 
 
 /*
- * Which listeners the data plane serves: the accepted HTTP listeners.  An
+ * Which listeners the data plane serves: the accepted HTTP and HTTPS
+ * listeners (nginx terminates TLS with the listener's certificates).  An
  * accepted listener it cannot serve yet is Programmed=False/Pending ("not
  * yet online and ready to accept client traffic") and says why; the
  * Gateway is Programmed when it serves at least one listener.

@@ -61,6 +61,9 @@ struct gw_glistener_s {
     int                   attached;   /* status.listeners[].attachedRoutes */
     const char          **kinds;      /* supportedKinds (HTTPRoute, ...) */
     size_t                nkinds;
+    const gw_obj_t      **secrets;    /* tls.certificateRefs, resolved and
+                                         checked (kubernetes.io/tls) */
+    size_t                nsecrets;
     gw_conds_t            conds;
     gw_ptrs_t             attachments; /* gw_attach_t * */
 };

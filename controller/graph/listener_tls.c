@@ -1,8 +1,10 @@
 /*
  * ngx-gateway: a listener's tls.certificateRefs: kind, ReferenceGrant,
  * the Secret, and the certificate and key it holds (validate/cert.c).
- * The outcome is the listener's ResolvedRefs condition; a listener whose
- * certificates cannot be used stays Accepted but cannot carry traffic.
+ * The outcome is the listener's ResolvedRefs condition and, when every
+ * reference is usable, the Secrets the data plane serves (l->secrets); a
+ * listener whose certificates cannot be used stays Accepted but cannot
+ * carry traffic.
  */
 
 #include <string.h>
@@ -13,7 +15,7 @@
 
 /* Checks one certificateRef; NULL or the failure reason, *msg says why. */
 static const char *
-gw_cert_ref_check(gw_graph_t *g, const gw_glistener_t *l,
+gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
     const gw_obj_ref_t *ref, const gw_store_t *store, const char **msg,
     const char **note)
 {
@@ -69,6 +71,8 @@ gw_cert_ref_check(gw_graph_t *g, const gw_glistener_t *l,
                                 ref->name, info.note);
     }
 
+    l->secrets[l->nsecrets++] = secret;
+
     return NULL;
 }
 
@@ -84,6 +88,10 @@ gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
     reason = NULL;
     msg = NULL;
     notes = NULL;
+
+    l->nsecrets = 0;
+    l->secrets = gw_arena_alloc(g->arena,
+                                (spec->ncert_refs + 1) * sizeof(gw_obj_t *));
 
     if (spec->ncert_refs == 0) {
         reason = "InvalidCertificateRef";
@@ -102,6 +110,7 @@ gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
     }
 
     if (reason != NULL) {
+        l->nsecrets = 0;
         l->accepted = 0;
         gw_conds_set(&l->conds, "ResolvedRefs", 0, reason, msg);
         gw_conds_set(&l->conds, "Programmed", 0, "Invalid",

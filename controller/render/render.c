@@ -414,6 +414,36 @@ gw_render_location(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
 }
 
 
+/*
+ * TLS on an HTTPS listen: the SNI map (several listeners: SNI's listener,
+ * see dataplane/tls.c) and its variable, $gw_sni_<index>.
+ */
+static void
+gw_render_sni(gw_view_t *v, const gw_dp_listen_t *l, size_t index)
+{
+    size_t              i;
+    gw_view_t          *mv;
+    const gw_dp_sni_t  *e;
+
+    gw_view_set_flag(v, "ssl", 1);
+
+    if (l->sni_default == NULL) {
+        return;
+    }
+
+    mv = gw_view_add(v, "sni_map");
+    gw_view_setf(mv, "sni_var", "gw_sni_%zu", index);
+    gw_view_set(mv, "sni_default", l->sni_default);
+
+    for (i = 0; i < l->sni.n; i++) {
+        e = l->sni.items[i];
+        mv = gw_view_add(v, "sni_names");
+        gw_view_set(mv, "sni_hostname", e->hostname);
+        gw_view_set(mv, "sni_listener", e->listener);
+    }
+}
+
+
 /* The named location gateway_match sends a candidate's requests to. */
 static void
 gw_render_named(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
@@ -429,9 +459,35 @@ gw_render_named(gw_arena_t *a, gw_view_t *sv, const gw_dp_location_t *loc,
 }
 
 
+/* A server's certificates, and the check of SNI's listener against its. */
+static void
+gw_render_server_tls(gw_view_t *sv, const gw_dp_listen_t *l,
+    const gw_dp_server_t *s, size_t index, const gw_render_conf_t *conf)
+{
+    size_t               i;
+    gw_view_t           *cv;
+    const gw_dp_cert_t  *c;
+
+    for (i = 0; i < s->certs.n; i++) {
+        c = s->certs.items[i];
+        cv = gw_view_add(sv, "certs");
+        gw_view_set(cv, "cert_secret", c->secret);
+        gw_view_setf(cv, "cert_path", "%s/" GW_DIR_SECRETS "/%s",
+                     conf->state_dir, c->file);
+    }
+
+    if (l->sni_default != NULL) {
+        cv = gw_view_add(sv, "sni_check");
+        gw_view_setf(cv, "sni_var", "gw_sni_%zu", index);
+        gw_view_set(cv, "sni_listener",
+                    s->listener != NULL ? s->listener->spec->name : "");
+    }
+}
+
+
 static void
 gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
-    int *port_var)
+    size_t index, const gw_render_conf_t *conf, int *port_var)
 {
     size_t                 i, j;
     gw_view_t             *v, *sv;
@@ -442,6 +498,10 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
     gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
                                                          : "%s:%d",
                                              l->address, l->port));
+    if (l->ssl) {
+        gw_render_sni(v, l, index);
+        gw_view_set_flag(root, "ssl_used", 1);
+    }
 
     for (i = 0; i < l->servers.n; i++) {
         s = l->servers.items[i];
@@ -451,6 +511,10 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
             gw_view_set(sv, "hostname", s->hostname);
         }
         gw_view_set_flag(sv, "has_root", s->has_root);
+
+        if (l->ssl) {
+            gw_render_server_tls(sv, l, s, index, conf);
+        }
 
         if (s->tag.gateway != NULL && gw_render_tag_ok(s->tag.gateway)
             && gw_render_tag_ok(s->tag.listener)
@@ -526,7 +590,8 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     port_var = 0;
 
     for (i = 0; i < dp->listens.n; i++) {
-        gw_render_listen(&a, root, dp->listens.items[i], &port_var);
+        gw_render_listen(&a, root, dp->listens.items[i], i, conf,
+                         &port_var);
     }
 
     gw_view_set_flag(root, "redirect_port", port_var);

@@ -22,6 +22,7 @@ typedef struct {
 #define GW_FILE_MAIN     "nginx.conf"
 #define GW_FILE_HTTP     "conf/http.conf"
 #define GW_FILE_STATUS_SOCK  "run/gateway-status.sock"
+#define GW_DIR_SECRETS   "secrets"       /* certificate files, 0700 */
 
 /* Our module's limit on a tag value, and the zone of its counters. */
 #define GW_TAG_MAX       512

@@ -18,8 +18,13 @@
 #include "render/render.h"
 #include "runtime/files.h"
 #include "runtime/runtime.h"
+#include "runtime/secrets.h"
 
 #define GW_CONFIRM_TIMEOUT_MS  15000
+
+
+static int gw_runtime_swap(gw_runtime_t *rt, const char *http_conf,
+    gw_err_t *err);
 
 
 int
@@ -66,6 +71,8 @@ gw_runtime_release(gw_runtime_t *rt)
 {
     free(rt->live_http);
     rt->live_http = NULL;
+    free(rt->live_certs);
+    rt->live_certs = NULL;
 }
 
 
@@ -457,6 +464,49 @@ gw_nginx_signal_external(gw_runtime_t *rt, gw_err_t *err)
 
 int
 gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
+{
+    return gw_runtime_apply_tls(rt, http_conf, NULL, err);
+}
+
+
+/*
+ * The certificate files around gw_runtime_swap(): the candidate's are
+ * written first; afterwards only the live configuration's are kept (the
+ * candidate's when it went live, else the previous ones).
+ */
+int
+gw_runtime_apply_tls(gw_runtime_t *rt, const char *http_conf,
+    const gw_ptrs_t *certs, gw_err_t *err)
+{
+    int       rc;
+    gw_buf_t  names;
+
+    if (certs == NULL) {
+        return gw_runtime_swap(rt, http_conf, err);
+    }
+
+    gw_buf_init(&names);
+    gw_secrets_names(certs, &names);
+
+    rc = gw_secrets_write(rt->state_dir, certs, err);
+    if (rc == GW_OK) {
+        rc = gw_runtime_swap(rt, http_conf, err);
+    }
+
+    if (rc == GW_OK) {
+        free(rt->live_certs);
+        rt->live_certs = gw_buf_detach(&names);
+    }
+
+    gw_secrets_prune(rt->state_dir, rt->live_certs);
+    gw_buf_free(&names);
+
+    return rc;
+}
+
+
+static int
+gw_runtime_swap(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
 {
     int       rc;
     char      http_path[4096], http_new[4096], main_path[4096];

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/gw_core.h"
+#include "dataplane/dataplane.h"
 
 typedef struct {
     const char  *state_dir;
@@ -26,6 +27,7 @@ typedef struct {
                                       or stop it */
     uint64_t     generation;       /* live generation, 0 = none yet */
     char        *live_http;        /* last good conf/http.conf */
+    char        *live_certs;       /* its certificate files, "\nA\nB\n" */
     double       last_reload_ms;   /* signal to confirmed, last reload */
 } gw_runtime_t;
 
@@ -34,10 +36,17 @@ int gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
 void gw_runtime_release(gw_runtime_t *rt);
 
 /*
- * Makes http_conf live.  GW_OK once the module reports the new
- * generation; GW_ERR with nginx's message otherwise (the previous
- * configuration stays live and on disk).
+ * Makes http_conf live, with the certificate files it names (certs:
+ * gw_dp_cert_t *, the data plane's) written below STATE_DIR/secrets/
+ * before nginx tests it: one transaction.  GW_OK once the module reports
+ * the new generation; GW_ERR with nginx's message otherwise (the previous
+ * configuration and its files stay live and on disk).  The files no
+ * longer needed are removed afterwards.
  */
+int gw_runtime_apply_tls(gw_runtime_t *rt, const char *http_conf,
+    const gw_ptrs_t *certs, gw_err_t *err);
+
+/* The same without certificate files (a configuration without HTTPS). */
 int gw_runtime_apply(gw_runtime_t *rt, const char *http_conf,
     gw_err_t *err);
 

@@ -13,7 +13,9 @@
 # and for each case the configuration is also checked by the real nginx
 # (`nginx -t`) with our module loaded: rendered again with the state
 # directory in a temporary prefix and the module we built, the two files
-# of the output (`# file: PATH` headers) written there.
+# of the output (`# file: PATH` headers) written there, and the
+# certificate files of the manifests' kubernetes.io/tls Secrets below
+# secrets/, named as the controller names them (write_secrets).
 #
 # The expected configuration is rendered with --state-dir /var/lib/ngx-gateway
 # and names the module /usr/lib/nginx/modules/ngx_http_gateway_module.so.
@@ -122,6 +124,37 @@ out.close()
 '
 }
 
+# write_secrets MANIFESTS DIR: the certificate file of every
+# kubernetes.io/tls Secret, as the runtime writes it: the chain, a line
+# break if it lacks one, the key; named by the first 128 bits of its
+# SHA-256 in hex (controller/dataplane/tls.c).
+write_secrets() {
+    "$python" -c '
+import base64, glob, hashlib, os, sys, yaml
+
+out = sys.argv[2]
+os.makedirs(out, mode=0o700, exist_ok=True)
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.y*ml"),
+                             recursive=True)):
+    with open(path) as f:
+        for doc in yaml.safe_load_all(f):
+            if not doc or doc.get("kind") != "Secret" \
+                    or doc.get("type") != "kubernetes.io/tls":
+                continue
+            data = {k: base64.b64decode(v)
+                    for k, v in (doc.get("data") or {}).items()}
+            for k, v in (doc.get("stringData") or {}).items():
+                data[k] = v.encode()
+            crt, key = data.get("tls.crt", b""), data.get("tls.key", b"")
+            if not crt or not key:
+                continue
+            pem = crt + (b"" if crt.endswith(b"\n") else b"\n") + key
+            name = hashlib.sha256(pem).hexdigest()[:32] + ".pem"
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(pem)
+' "$1" "$2"
+}
+
 # compare NAME EXPECTED ACTUAL: diff, or rewrite EXPECTED when UPDATE=1.
 compare() {
     local name=$1 expected=$2 actual=$3
@@ -203,6 +236,12 @@ run_case() {
         ok=0
     elif [ ! -f "$prefix/nginx.conf" ]; then
         echo "  render output has no $prefix/nginx.conf"
+        ok=0
+    elif ! write_secrets "$dir/manifests" "$prefix/secrets" \
+            2>"$work/secrets.err"
+    then
+        echo "  cannot write the certificate files:"
+        sed 's/^/    /' "$work/secrets.err"
         ok=0
     elif ! "$nginx" -t -q -p "$prefix/" -c "$prefix/nginx.conf" \
             -e "$prefix/logs/error.log" \

@@ -1,10 +1,14 @@
 /*
  * ngx-gateway unit tests: data plane and rendering (locations in the
- * spec's precedence, splits, rewrites, determinism).
+ * spec's precedence, splits, rewrites, determinism, TLS termination).
  */
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "gw_test_util.h"
 
@@ -800,6 +804,292 @@ test_matches_refused_with_a_reason(void **state)
 }
 
 
+/* TLS termination */
+
+/*
+ * A kubernetes.io/tls Secret infra/name: a new P-256 key and a self-signed
+ * certificate, its PEM without the final line break when chopped; *crt
+ * and *key get the PEM texts.
+ */
+static const char *
+gw_tls_secret(gw_arena_t *a, const char *name, int chopped,
+    const char **crt, const char **key)
+{
+    BIO         *b;
+    char        *data;
+    long         len;
+    X509        *x;
+    EVP_PKEY    *pkey;
+    const char  *crt64, *key64;
+
+    pkey = EVP_EC_gen("P-256");
+    x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+    X509_gmtime_adj(X509_getm_notAfter(x), 30 * 86400);
+    X509_set_pubkey(x, pkey);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *) name, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
+
+    b = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(b, x);
+    len = BIO_get_mem_data(b, &data);
+    if (chopped) {
+        len--;
+    }
+    *crt = gw_arena_strndup(a, data, (size_t) len);
+    crt64 = gw_arena_alloc(a, (size_t) (len + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *) crt64, (unsigned char *) data,
+                    (int) len);
+    BIO_free(b);
+
+    b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, pkey, NULL, NULL, 0, NULL, NULL);
+    len = BIO_get_mem_data(b, &data);
+    *key = gw_arena_strndup(a, data, (size_t) len);
+    key64 = gw_arena_alloc(a, (size_t) (len + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *) key64, (unsigned char *) data,
+                    (int) len);
+    BIO_free(b);
+
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+
+    return gw_arena_printf(a,
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Secret\n"
+        "metadata: {name: %s, namespace: infra}\n"
+        "type: kubernetes.io/tls\n"
+        "data: {tls.crt: %s, tls.key: %s}\n", name, crt64, key64);
+}
+
+
+static gw_dp_server_t *
+gw_dp_find_server(const gw_dp_listen_t *l, const char *hostname)
+{
+    size_t           i;
+    gw_dp_server_t  *s;
+
+    for (i = 0; i < l->servers.n; i++) {
+        s = l->servers.items[i];
+        if (gw_streq(s->hostname, hostname)) {
+            return s;
+        }
+    }
+
+    fail_msg("no server %s", hostname ? hostname : "(catch-all)");
+
+    return NULL;
+}
+
+
+static const char *
+gw_cert_secret(const gw_dp_server_t *s, size_t i)
+{
+    assert_true(i < s->certs.n);
+
+    return ((gw_dp_cert_t *) s->certs.items[i])->secret;
+}
+
+
+#define GW_HTTPS_GATEWAY(name, port, listeners)                              \
+    "---\n"                                                                 \
+    "apiVersion: gateway.networking.k8s.io/v1\n"                            \
+    "kind: Gateway\n"                                                       \
+    "metadata: {name: " name ", namespace: infra}\n"                        \
+    "spec:\n"                                                               \
+    "  gatewayClassName: gc\n"                                              \
+    "  addresses: [{type: IPAddress, value: 127.0.0." port "}]\n"           \
+    "  listeners:\n"                                                        \
+    listeners
+
+
+static void
+test_https_servers_take_their_listeners_certificates(void **state)
+{
+    size_t                i;
+    gw_dp_t              *dp;
+    gw_buf_t              out;
+    gw_arena_t            a;
+    gw_store_t            s;
+    gw_graph_t           *g;
+    const char           *yaml, *crt, *key, *crt2, *key2, *x, *y;
+    gw_dp_sni_t          *e;
+    gw_dp_cert_t         *c;
+    gw_dp_listen_t       *l;
+    gw_dp_server_t       *sv;
+
+    (void) state;
+    gw_arena_init(&a);
+
+    yaml = gw_arena_printf(&a, "%s%s%s%s%s%s",
+        gw_test_base,
+        GW_HTTPS_GATEWAY("tls", "2",
+        "  - {name: any, port: 443, protocol: HTTPS,"
+        " tls: {certificateRefs: [{name: dflt}]}}\n"
+        "  - {name: a, port: 443, protocol: HTTPS, hostname: a.example.com,"
+        " tls: {certificateRefs: [{name: a-cert}]}}\n"
+        "  - {name: wild, port: 443, protocol: HTTPS,"
+        " hostname: '*.b.example.com',"
+        " tls: {certificateRefs: [{name: w1}, {name: w2}, {name: w1}]}}\n"
+        "  - {name: alone, port: 8443, protocol: HTTPS,"
+        " hostname: z.example.com,"
+        " tls: {certificateRefs: [{name: a-cert}]}}\n")
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: tls, sectionName: wild}]\n"
+        "  hostnames: [x.b.example.com]\n"
+        "  rules: [{backendRefs: [{name: svc, namespace: app,"
+        " port: 80}]}]\n",
+        gw_tls_secret(&a, "dflt", 0, &x, &y),
+        gw_tls_secret(&a, "a-cert", 1, &crt, &key),
+        gw_tls_secret(&a, "w1", 0, &crt2, &key2),
+        gw_tls_secret(&a, "w2", 0, &x, &y));
+
+    gw_store_init(&s);
+    gw_test_load(&s, yaml);
+    g = gw_test_graph(&a, &s);
+    dp = gw_dataplane_build(&a, g, 0);
+
+    /* 127.0.0.1:80 (HTTP), 127.0.0.2:443 and :8443 */
+    assert_int_equal(dp->listens.n, 3);
+    l = dp->listens.items[0];
+    assert_false(l->ssl);
+    assert_int_equal(l->sni.n, 0);
+    assert_null(l->sni_default);
+
+    l = dp->listens.items[1];
+    assert_int_equal(l->port, 443);
+    assert_true(l->ssl);
+
+    /* a server per listener hostname (SNI), with or without routes */
+    assert_int_equal(l->servers.n, 4);
+    sv = gw_dp_find_server(l, NULL);
+    assert_int_equal(sv->certs.n, 1);
+    assert_string_equal(gw_cert_secret(sv, 0), "infra/dflt");
+    sv = gw_dp_find_server(l, "a.example.com");
+    assert_int_equal(sv->certs.n, 1);
+    assert_string_equal(gw_cert_secret(sv, 0), "infra/a-cert");
+    assert_false(sv->has_root);
+
+    /* every certificateRef, each Secret once */
+    sv = gw_dp_find_server(l, "*.b.example.com");
+    assert_int_equal(sv->certs.n, 2);
+    assert_string_equal(gw_cert_secret(sv, 0), "infra/w1");
+    assert_string_equal(gw_cert_secret(sv, 1), "infra/w2");
+    sv = gw_dp_find_server(l, "x.b.example.com");
+    assert_int_equal(sv->certs.n, 2);
+    assert_true(sv->has_root);
+
+    /* SNI's listener: by hostname, else the catch-all's */
+    assert_int_equal(l->sni.n, 2);
+    e = l->sni.items[0];
+    assert_string_equal(e->hostname, "*.b.example.com");
+    assert_string_equal(e->listener, "wild");
+    e = l->sni.items[1];
+    assert_string_equal(e->hostname, "a.example.com");
+    assert_string_equal(e->listener, "a");
+    assert_string_equal(l->sni_default, "any");
+
+    /* alone on its port: the catch-all has its certificate, no SNI map */
+    l = dp->listens.items[2];
+    assert_int_equal(l->port, 8443);
+    assert_null(l->sni_default);
+    sv = gw_dp_find_server(l, NULL);
+    assert_string_equal(gw_cert_secret(sv, 0), "infra/a-cert");
+    assert_string_equal(sv->tag.listener, "alone");
+
+    /* one file per Secret content, sorted; chain, line break, key */
+    assert_int_equal(dp->certs.n, 4);
+    for (i = 0; i < dp->certs.n; i++) {
+        c = dp->certs.items[i];
+        assert_int_equal(strlen(c->file), 32 + 4);
+        assert_non_null(strstr(c->file, ".pem"));
+        if (i > 0) {
+            assert_true(strcmp(((gw_dp_cert_t *) dp->certs.items[i - 1])
+                               ->file, c->file) < 0);
+        }
+        if (strcmp(c->secret, "infra/a-cert") == 0) {
+            assert_string_equal(c->pem,
+                                gw_arena_printf(&a, "%s\n%s", crt, key));
+        }
+        if (strcmp(c->secret, "infra/w1") == 0) {
+            assert_string_equal(c->pem,
+                                gw_arena_printf(&a, "%s%s", crt2, key2));
+        }
+    }
+
+    /* rendered: ssl listen, both certificates, the 421 check */
+    gw_buf_init(&out);
+    gw_test_render(&s, &out);
+    assert_non_null(strstr(out.data, "listen 127.0.0.2:443 ssl "
+                                     "default_server;"));
+    assert_non_null(strstr(out.data, "map $ssl_server_name $gw_sni_1 {\n"
+                                     "    hostnames;\n"
+                                     "    default \"any\";\n"
+                                     "    *.b.example.com \"wild\";\n"
+                                     "    a.example.com \"a\";\n"));
+    assert_non_null(strstr(out.data, "    if ($gw_sni_1 != \"wild\") {\n"
+                                     "        return 421;\n"));
+    assert_non_null(strstr(out.data, "listen 127.0.0.2:8443 ssl "
+                                     "default_server;"));
+    assert_null(strstr(out.data, "$gw_sni_2"));
+    assert_non_null(strstr(out.data, "ssl_certificate_key "
+                                     "\"/var/lib/ngx-gateway/secrets/"));
+    assert_non_null(strstr(out.data, "listen 127.0.0.1:80 default_server;"));
+    assert_null(strstr(out.data, "BEGIN"));
+    gw_buf_free(&out);
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
+/* Without a listener that has no hostname, the catch-all takes the first. */
+static void
+test_https_catch_all_takes_the_first_listener(void **state)
+{
+    gw_dp_t         *dp;
+    gw_arena_t       a;
+    gw_store_t       s;
+    const char      *yaml, *x, *y;
+    gw_dp_listen_t  *l;
+    gw_dp_server_t  *sv;
+
+    (void) state;
+    gw_arena_init(&a);
+
+    yaml = gw_arena_printf(&a, "%s%s%s%s",
+        gw_test_base,
+        GW_HTTPS_GATEWAY("tls", "2",
+        "  - {name: b, port: 443, protocol: HTTPS, hostname: b.example.com,"
+        " tls: {certificateRefs: [{name: b}]}}\n"
+        "  - {name: a, port: 443, protocol: HTTPS, hostname: a.example.com,"
+        " tls: {certificateRefs: [{name: a}]}}\n"),
+        gw_tls_secret(&a, "a", 0, &x, &y),
+        gw_tls_secret(&a, "b", 0, &x, &y));
+
+    gw_store_init(&s);
+    gw_test_load(&s, yaml);
+    dp = gw_dataplane_build(&a, gw_test_graph(&a, &s), 0);
+
+    l = dp->listens.items[1];
+    sv = gw_dp_find_server(l, NULL);
+    assert_string_equal(gw_cert_secret(sv, 0), "infra/b");
+    assert_string_equal(l->sni_default, "b");
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
 int
 main(void)
 {
@@ -817,6 +1107,8 @@ main(void)
         cmocka_unit_test(test_hostname_tiers_in_candidate_lists),
         cmocka_unit_test(test_regex_path_and_field_quoting),
         cmocka_unit_test(test_matches_refused_with_a_reason),
+        cmocka_unit_test(test_https_servers_take_their_listeners_certificates),
+        cmocka_unit_test(test_https_catch_all_takes_the_first_listener),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

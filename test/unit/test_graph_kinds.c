@@ -203,12 +203,11 @@ test_https_certificate_refs(void **state)
 
     g = gw_build(&a, &s, yaml);
 
-    /* valid, but not served by the data plane yet */
+    /* valid, and served by the data plane (nginx terminates TLS) */
     gw_check_cond(gw_lcond(g, "ok", "ResolvedRefs"), "True", "ResolvedRefs");
     gw_check_cond(gw_lcond(g, "ok", "Accepted"), "True", "Accepted");
-    gw_check_cond(gw_lcond(g, "ok", "Programmed"), "False", "Pending");
-    assert_non_null(strstr(gw_lcond(g, "ok", "Programmed")->message,
-                           "HTTPS termination is not implemented"));
+    gw_check_cond(gw_lcond(g, "ok", "Programmed"), "True", "Programmed");
+    assert_int_equal(gw_listener(g, "ok")->nsecrets, 1);
 
     gw_check_cond(gw_lcond(g, "missing", "ResolvedRefs"), "False",
                   "InvalidCertificateRef");
@@ -239,10 +238,10 @@ test_https_certificate_refs(void **state)
     assert_non_null(strstr(gw_lcond(g, "expired", "ResolvedRefs")->message,
                            "expired on"));
 
-    /* no listener is served: the Gateway is not Programmed */
+    /* the valid listeners are served: the Gateway is Programmed */
     gw_check_cond(gw_conds_get(&((gw_ggateway_t *) g->gateways.items[0])
                                    ->conds, "Programmed"),
-                  "False", "Pending");
+                  "True", "Programmed");
 
     gw_arena_release(&a);
     gw_arena_release(&certs);
