@@ -52,6 +52,9 @@ static const char  *gw_usage =
     "      --nginx PATH            nginx binary (default /usr/sbin/nginx)\n"
     "      --module PATH           our nginx module (default: next to this\n"
     "                              binary)\n"
+    "      --stream-module PATH    our nginx stream module, loaded when a\n"
+    "                              TCP, UDP or TLS listener is served\n"
+    "                              (default: next to this binary)\n"
     "      --worker-processes N    nginx worker processes (default auto)\n"
     "      --external-nginx        nginx runs beside the controller (its own\n"
     "                              container, same state dir): signal it\n"
@@ -88,6 +91,7 @@ enum {
     GW_OPT_PORT_OFFSET,
     GW_OPT_NGINX,
     GW_OPT_MODULE,
+    GW_OPT_STREAM_MODULE,
     GW_OPT_WORKERS,
     GW_OPT_TEMPLATES,
     GW_OPT_LOG_LEVEL,
@@ -112,6 +116,7 @@ typedef struct {
     int            state_dir_set;
     int            admin_set;
     char           module_buf[PATH_MAX];
+    char           stream_module_buf[PATH_MAX];
     char           state_buf[PATH_MAX];
 } gw_cli_t;
 
@@ -126,23 +131,26 @@ gw_cli_fail(const char *msg, const char *arg)
 }
 
 
-/* The module sits next to the binary (build/), unless told otherwise. */
+/* The modules sit next to the binary (build/), unless told otherwise. */
 static void
 gw_cli_default_module(gw_cli_t *cli)
 {
-    char     exe[PATH_MAX];
-    ssize_t  n;
+    char         exe[PATH_MAX];
+    ssize_t      n;
+    const char  *dir;
 
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
-        snprintf(cli->module_buf, sizeof(cli->module_buf),
-                 "/usr/lib/nginx/modules/ngx_http_gateway_module.so");
-        return;
+        dir = "/usr/lib/nginx/modules";
+    } else {
+        exe[n] = '\0';
+        dir = dirname(exe);
     }
 
-    exe[n] = '\0';
     snprintf(cli->module_buf, sizeof(cli->module_buf),
-             "%s/ngx_http_gateway_module.so", dirname(exe));
+             "%s/ngx_http_gateway_module.so", dir);
+    snprintf(cli->stream_module_buf, sizeof(cli->stream_module_buf),
+             "%s/ngx_stream_gateway_module.so", dir);
 }
 
 
@@ -162,6 +170,7 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         { "port-offset", required_argument, NULL, GW_OPT_PORT_OFFSET },
         { "nginx", required_argument, NULL, GW_OPT_NGINX },
         { "module", required_argument, NULL, GW_OPT_MODULE },
+        { "stream-module", required_argument, NULL, GW_OPT_STREAM_MODULE },
         { "worker-processes", required_argument, NULL, GW_OPT_WORKERS },
         { "templates", required_argument, NULL, GW_OPT_TEMPLATES },
         { "log-level", required_argument, NULL, GW_OPT_LOG_LEVEL },
@@ -222,6 +231,11 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         case GW_OPT_MODULE:
             if (realpath(optarg, cli->module_buf) == NULL) {
                 return gw_cli_fail("--module: no such file", optarg);
+            }
+            break;
+        case GW_OPT_STREAM_MODULE:
+            if (realpath(optarg, cli->stream_module_buf) == NULL) {
+                return gw_cli_fail("--stream-module: no such file", optarg);
             }
             break;
         case GW_OPT_WORKERS:
@@ -317,7 +331,7 @@ gw_cmd_render(gw_cli_t *cli, const gw_store_t *store)
     gw_buf_t          main_conf;
     gw_plan_t         plan;
     gw_render_conf_t  rc_conf;
-    char              http_path[PATH_MAX];
+    char              http_path[PATH_MAX], stream_path[PATH_MAX];
 
     rc = 1;
     gw_buf_init(&main_conf);
@@ -330,18 +344,29 @@ gw_cmd_render(gw_cli_t *cli, const gw_store_t *store)
     memset(&rc_conf, 0, sizeof(rc_conf));
     rc_conf.state_dir = cli->app.state_dir;
     rc_conf.module_path = cli->app.module_path;
+    rc_conf.stream_module_path = cli->app.stream_module_path;
     rc_conf.generation = 1;
     rc_conf.worker_processes = cli->app.worker_processes;
     snprintf(http_path, sizeof(http_path), "%s/" GW_FILE_HTTP,
              cli->app.state_dir);
+    snprintf(stream_path, sizeof(stream_path), "%s/" GW_FILE_STREAM,
+             cli->app.state_dir);
 
-    if (gw_render_main(&rc_conf, http_path, &main_conf, &err) != GW_OK) {
+    if (gw_render_main(&rc_conf, http_path,
+                       plan.stream.len > 0 ? stream_path : NULL,
+                       &main_conf, &err) != GW_OK)
+    {
         fprintf(stderr, "ngx-gateway: render: %s\n", err.msg);
         goto out;
     }
 
     printf("# file: %s/" GW_FILE_MAIN "\n%s\n# file: %s\n%s",
            cli->app.state_dir, main_conf.data, http_path, plan.http.data);
+
+    if (plan.stream.len > 0) {
+        printf("\n# file: %s\n%s", stream_path, plan.stream.data);
+    }
+
     rc = 0;
 
 out:
@@ -517,6 +542,7 @@ main(int argc, char **argv)
         return rc;
     }
     cli.app.module_path = cli.module_buf;
+    cli.app.stream_module_path = cli.stream_module_buf;
 
     if (cli.templates != NULL
         && gw_tmpl_set_dir(cli.templates, &err) != GW_OK)

@@ -12,6 +12,7 @@
 
 #include "admin/endpoints.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/stream.h"
 #include "graph/graph.h"
 #include "metrics/metrics.h"
 #include "metrics/nginx.h"
@@ -25,6 +26,7 @@ typedef struct {
     const char  *default_address;
     const char  *state_dir;
     const char  *module_path;
+    const char  *stream_module_path;  /* ngx_stream_gateway_module.so */
     const char  *nginx_bin;
     int          port_offset;
     int          worker_processes;
@@ -48,8 +50,13 @@ typedef struct {
     gw_arena_t   arena;
     gw_graph_t  *graph;
     gw_dp_t     *dp;
+    gw_dp_stream_t *stream_dp;
     gw_buf_t     http;             /* conf/http.conf */
+    gw_buf_t     stream;           /* conf/stream.conf, empty: none */
 } gw_plan_t;
+
+/* The files of the plan, for the runtime (stream NULL: no stream{}). */
+void gw_plan_confs(const gw_plan_t *p, gw_runtime_confs_t *confs);
 
 /*
  * Scans the source and decodes every document into a fresh store.

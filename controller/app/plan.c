@@ -1,11 +1,13 @@
 /*
- * ngx-gateway: store -> graph -> data plane -> rendered http config.
+ * ngx-gateway: store -> graph -> data plane -> rendered http and stream
+ * config.
  */
 
 #include <string.h>
 
 #include "app/app.h"
 #include "render/render.h"
+#include "render/stream.h"
 
 
 int
@@ -18,24 +20,46 @@ gw_plan_build(gw_plan_t *p, const gw_store_t *store,
     memset(p, 0, sizeof(gw_plan_t));
     gw_arena_init(&p->arena);
     gw_buf_init(&p->http);
+    gw_buf_init(&p->stream);
 
     gc.controller_name = conf->controller_name;
     gc.default_address = conf->default_address;
 
     p->graph = gw_graph_build(&p->arena, store, &gc);
     p->dp = gw_dataplane_build(&p->arena, p->graph, conf->port_offset);
+    p->stream_dp = gw_dp_stream_build(&p->arena, p->graph,
+                                      conf->port_offset);
 
     memset(&rc, 0, sizeof(rc));
     rc.state_dir = conf->state_dir;
     rc.module_path = conf->module_path;
+    rc.stream_module_path = conf->stream_module_path;
 
-    return gw_render_http(p->dp, &rc, &p->http, err);
+    if (gw_render_http(p->dp, &rc, &p->http, err) != GW_OK) {
+        return GW_ERR;
+    }
+
+    if (p->stream_dp->servers.n == 0) {
+        return GW_OK;
+    }
+
+    return gw_render_stream(p->stream_dp, &rc, &p->stream, err);
+}
+
+
+void
+gw_plan_confs(const gw_plan_t *p, gw_runtime_confs_t *confs)
+{
+    confs->http = p->http.data;
+    confs->stream = p->stream.len > 0 ? p->stream.data : NULL;
+    confs->certs = p->dp != NULL ? &p->dp->certs : NULL;
 }
 
 
 void
 gw_plan_release(gw_plan_t *p)
 {
+    gw_buf_free(&p->stream);
     gw_buf_free(&p->http);
     gw_arena_release(&p->arena);
 }

@@ -79,6 +79,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     }
 
     app->rt.worker_processes = conf->worker_processes;
+    app->rt.stream_module_path = conf->stream_module_path;
     app->rt.external = conf->external_nginx;
 
     if (gw_ctl_metrics_init(&app->metrics, conf->state_dir, err) != GW_OK) {
@@ -337,6 +338,7 @@ gw_ctl_reconcile(gw_ctl_t *app)
     gw_err_t             err;
     gw_plan_t            plan;
     cJSON               *status;
+    gw_runtime_confs_t   confs;
     gw_status_outcome_t  outcome;
     gw_ctl_metrics_t    *m;
 
@@ -344,6 +346,7 @@ gw_ctl_reconcile(gw_ctl_t *app)
     start = gw_now_ms();
     app->applied_ms = start;
     built = gw_plan_build(&plan, &app->store, app->conf, &err) == GW_OK;
+    gw_plan_confs(&plan, &confs);
     gw_metric_histogram_observe(m->reconcile_seconds,
                                 (gw_now_ms() - start) / 1000, NULL);
 
@@ -354,12 +357,10 @@ gw_ctl_reconcile(gw_ctl_t *app)
         gw_metric_counter_add(m->reload_failures, 1, "reason", "render",
                               NULL);
 
-    } else if (!gw_runtime_is_live(&app->rt, plan.http.data)) {
+    } else if (!gw_runtime_confs_live(&app->rt, &confs)) {
         gw_metric_counter_add(m->reloads, 1, NULL);
 
-        if (gw_runtime_apply_tls(&app->rt, plan.http.data, &plan.dp->certs,
-                                 &err) == GW_OK)
-        {
+        if (gw_runtime_apply_confs(&app->rt, &confs, &err) == GW_OK) {
             app->live_ok = 1;
             app->ever_live = 1;
             gw_ctl_metrics_live(app);

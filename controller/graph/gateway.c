@@ -385,40 +385,68 @@ gw_gateways_port_clash(gw_graph_t *g)
 static const char *
 gw_listener_unserved(const gw_listener_t *spec)
 {
-    if (strcmp(spec->protocol, "TLS") == 0) {
-        return "TLS passthrough is not implemented in the data plane yet";
-    }
-
-    if (strcmp(spec->protocol, "TCP") == 0) {
-        return "TCP proxying is not implemented in the data plane yet";
-    }
-
-    if (strcmp(spec->protocol, "UDP") == 0) {
-        return "UDP proxying is not implemented in the data plane yet";
-    }
+    /*
+     * HTTP and HTTPS are served in http{}, TCP, UDP and TLS Passthrough in
+     * stream{} (gw_listener_stream_kind()); what the graph accepts beyond
+     * that would be named here.
+     */
+    (void) spec;
 
     return NULL;
 }
 
 
 int
+gw_listener_stream_kind(const gw_listener_t *spec, gw_kind_e *kind)
+{
+    if (strcmp(spec->protocol, "TCP") == 0) {
+        *kind = GW_KIND_TCPROUTE;
+        return 1;
+    }
+
+    if (strcmp(spec->protocol, "UDP") == 0) {
+        *kind = GW_KIND_UDPROUTE;
+        return 1;
+    }
+
+    if (strcmp(spec->protocol, "TLS") == 0
+        && gw_streq(spec->tls_mode, "Passthrough"))
+    {
+        *kind = GW_KIND_TLSROUTE;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+int
 gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
 {
+    gw_kind_e  carried;
+
+    if (l->stream) {
+        return gw_listener_stream_kind(l->spec, &carried) && kind == carried;
+    }
+
     return l->served && kind == GW_KIND_HTTPROUTE;
 }
 
 
 /*
  * Which listeners the data plane serves: the accepted HTTP and HTTPS
- * listeners (nginx terminates TLS with the listener's certificates).  An
- * accepted listener it cannot serve yet is Programmed=False/Pending ("not
- * yet online and ready to accept client traffic") and says why; the
- * Gateway is Programmed when it serves at least one listener.
+ * listeners in http{} (nginx terminates TLS with the listener's
+ * certificates), the accepted TCP, UDP and TLS Passthrough listeners in
+ * stream{}.  An accepted listener it cannot serve yet is
+ * Programmed=False/Pending ("not yet online and ready to accept client
+ * traffic") and says why; the Gateway is Programmed when it serves at
+ * least one listener.
  */
 static size_t
 gw_gateway_served(gw_graph_t *g, gw_ggateway_t *gw, const char **why)
 {
     size_t           i, served;
+    gw_kind_e        kind;
     const char      *msg;
     gw_glistener_t  *l;
 
@@ -428,6 +456,12 @@ gw_gateway_served(gw_graph_t *g, gw_ggateway_t *gw, const char **why)
     for (i = 0; i < gw->nlisteners; i++) {
         l = &gw->listeners[i];
         if (!l->accepted) {
+            continue;
+        }
+
+        if (gw_listener_stream_kind(l->spec, &kind)) {
+            l->stream = 1;
+            served++;
             continue;
         }
 

@@ -57,7 +57,9 @@ struct gw_glistener_s {
     const gw_listener_t  *spec;
     gw_ggateway_t        *gateway;
     int                   accepted;   /* can carry traffic */
-    int                   served;     /* the data plane serves it */
+    int                   served;     /* the http{} data plane serves it */
+    int                   stream;     /* the stream{} data plane serves it
+                                         (TCP, UDP, TLS Passthrough) */
     int                   attached;   /* status.listeners[].attachedRoutes */
     const char          **kinds;      /* supportedKinds (HTTPRoute, ...) */
     size_t                nkinds;
@@ -161,6 +163,12 @@ void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,
 
 /* 1 when the data plane serves routes of kind on listener l. */
 int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);
+
+/*
+ * 1 when a listener of this spec is served in stream{} (TCP, UDP, TLS
+ * Passthrough); *kind is then the route kind it carries.
+ */
+int gw_listener_stream_kind(const gw_listener_t *spec, gw_kind_e *kind);
 void gw_graph_backends(gw_graph_t *g, gw_groute_t *r,
     const gw_store_t *store);
 

@@ -1,8 +1,9 @@
 /*
  * ngx-gateway: the rules of GRPCRoutes, TLSRoutes, TCPRoutes and
  * UDPRoutes.  The graph resolves their attachment and backends like an
- * HTTPRoute's; the data plane does not serve them yet, which the status
- * says (attach.c), so no rule is refused here for what nginx would need.
+ * HTTPRoute's.  stream{} serves the L4 kinds (dataplane/stream.c); the
+ * data plane does not serve GRPCRoutes yet, which the status says
+ * (attach.c), so no rule is refused here for what nginx would need.
  */
 
 #include <string.h>

@@ -49,7 +49,7 @@ gw_render_check_path(const char *path, gw_err_t *err)
  * name the API server would have refused) leaves its object untagged
  * rather than failing the whole configuration.
  */
-static int
+int
 gw_render_tag_ok(const char *s)
 {
     size_t  n;
@@ -606,7 +606,7 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
 
 int
 gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
-    gw_buf_t *out, gw_err_t *err)
+    const char *stream_conf, gw_buf_t *out, gw_err_t *err)
 {
     int          rc;
     gw_arena_t   a;
@@ -628,6 +628,12 @@ gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
     gw_view_setf(root, "generation", "%llu",
                  (unsigned long long) conf->generation);
     gw_view_set(root, "http_conf", http_conf);
+
+    if (stream_conf != NULL) {
+        gw_view_set(root, "stream_conf", stream_conf);
+        gw_view_set(root, "nginx_stream_module", GW_NGINX_STREAM_MODULE);
+        gw_view_set(root, "stream_module_path", conf->stream_module_path);
+    }
 
     rc = gw_tmpl_render("main", root, out, err);
 

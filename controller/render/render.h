@@ -12,6 +12,7 @@
 typedef struct {
     const char  *state_dir;       /* absolute; validated by gw_render_path */
     const char  *module_path;
+    const char  *stream_module_path;  /* ngx_stream_gateway_module.so */
     uint64_t     generation;
     int          worker_processes;  /* 0: auto */
     int          stdio_logs;      /* errors also on stderr (nginx in its
@@ -21,6 +22,7 @@ typedef struct {
 /* File names inside the state directory. */
 #define GW_FILE_MAIN     "nginx.conf"
 #define GW_FILE_HTTP     "conf/http.conf"
+#define GW_FILE_STREAM   "conf/stream.conf"
 #define GW_FILE_STATUS_SOCK  "run/gateway-status.sock"
 #define GW_DIR_SECRETS   "secrets"       /* certificate files, 0700 */
 
@@ -39,9 +41,22 @@ size_t gw_render_zone_size(const gw_dp_t *dp);
 int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_buf_t *out, gw_err_t *err);
 
-/* The main nginx.conf, including http_conf (a path) inside http{}. */
+/*
+ * Debian's stream module: nginx.conf loads it before our stream module
+ * when there is a stream{} block.
+ */
+#define GW_NGINX_STREAM_MODULE  "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+/*
+ * The main nginx.conf, including http_conf (a path) inside http{} and,
+ * unless it is NULL, stream_conf inside stream{} (with the stream modules
+ * loaded).
+ */
 int gw_render_main(const gw_render_conf_t *conf, const char *http_conf,
-    gw_buf_t *out, gw_err_t *err);
+    const char *stream_conf, gw_buf_t *out, gw_err_t *err);
+
+/* 1 when s can be written as a value of our modules' tags. */
+int gw_render_tag_ok(const char *s);
 
 /*
  * A path we write into nginx configuration: absolute, only characters

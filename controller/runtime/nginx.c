@@ -23,10 +23,6 @@
 #define GW_CONFIRM_TIMEOUT_MS  15000
 
 
-static int gw_runtime_swap(gw_runtime_t *rt, const char *http_conf,
-    gw_err_t *err);
-
-
 int
 gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
     const char *nginx_bin, const char *module_path, gw_err_t *err)
@@ -66,21 +62,54 @@ gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
 }
 
 
-void
-gw_runtime_release(gw_runtime_t *rt)
+/* Forgets the live configuration: nginx no longer runs it. */
+static void
+gw_runtime_forget(gw_runtime_t *rt)
 {
     free(rt->live_http);
     rt->live_http = NULL;
+    free(rt->live_stream);
+    rt->live_stream = NULL;
     free(rt->live_certs);
     rt->live_certs = NULL;
+}
+
+
+void
+gw_runtime_release(gw_runtime_t *rt)
+{
+    gw_runtime_forget(rt);
+}
+
+
+int
+gw_runtime_confs_live(const gw_runtime_t *rt,
+    const gw_runtime_confs_t *confs)
+{
+    if (rt->pid == 0 || rt->live_http == NULL
+        || strcmp(rt->live_http, confs->http) != 0)
+    {
+        return 0;
+    }
+
+    if (rt->live_stream == NULL || confs->stream == NULL) {
+        return rt->live_stream == NULL && confs->stream == NULL;
+    }
+
+    return strcmp(rt->live_stream, confs->stream) == 0;
 }
 
 
 int
 gw_runtime_is_live(const gw_runtime_t *rt, const char *http_conf)
 {
-    return rt->pid != 0 && rt->live_http != NULL
-           && strcmp(rt->live_http, http_conf) == 0;
+    gw_runtime_confs_t  confs;
+
+    confs.http = http_conf;
+    confs.stream = NULL;
+    confs.certs = NULL;
+
+    return gw_runtime_confs_live(rt, &confs);
 }
 
 
@@ -197,9 +226,10 @@ gw_nginx_test(gw_runtime_t *rt, const char *conf, gw_err_t *err)
 }
 
 
+/* nginx.conf at path, including http_conf and stream_conf (or none). */
 static int
 gw_write_main(gw_runtime_t *rt, const char *path, const char *http_conf,
-    uint64_t generation, gw_err_t *err)
+    const char *stream_conf, uint64_t generation, gw_err_t *err)
 {
     int               rc;
     gw_buf_t          b;
@@ -208,13 +238,14 @@ gw_write_main(gw_runtime_t *rt, const char *path, const char *http_conf,
     memset(&rc_conf, 0, sizeof(rc_conf));
     rc_conf.state_dir = rt->state_dir;
     rc_conf.module_path = rt->module_path;
+    rc_conf.stream_module_path = rt->stream_module_path;
     rc_conf.generation = generation;
     rc_conf.worker_processes = rt->worker_processes;
     rc_conf.stdio_logs = rt->external;
 
     gw_buf_init(&b);
 
-    rc = gw_render_main(&rc_conf, http_conf, &b, err);
+    rc = gw_render_main(&rc_conf, http_conf, stream_conf, &b, err);
     if (rc == GW_OK) {
         rc = gw_file_write_atomic(path, b.data, b.len, 0644, err);
     }
@@ -322,8 +353,7 @@ gw_runtime_reap(gw_runtime_t *rt)
                                                    : 128 + WTERMSIG(status)),
            NULL);
     rt->pid = 0;
-    free(rt->live_http);
-    rt->live_http = NULL;
+    gw_runtime_forget(rt);
 
     return 1;
 }
@@ -403,24 +433,74 @@ gw_nginx_confirm(gw_runtime_t *rt, uint64_t generation, off_t log_offset,
 }
 
 
+/*
+ * The files of one generation below the state directory: where each
+ * lives, where its candidate is written, its new text (NULL: the
+ * generation has no such file) and the last good text.
+ */
+typedef struct {
+    char          path[4096];
+    char          candidate[4096];
+    const char   *text;
+    char        **live;
+} gw_conf_file_t;
+
+enum { GW_CONF_HTTP = 0, GW_CONF_STREAM, GW_CONF_N };
+
+
 static void
-gw_runtime_restore(gw_runtime_t *rt, const char *http_path,
+gw_conf_files(gw_runtime_t *rt, const gw_runtime_confs_t *confs,
+    gw_conf_file_t *f)
+{
+    size_t              i;
+    static const char  *names[GW_CONF_N] = { GW_FILE_HTTP, GW_FILE_STREAM };
+
+    for (i = 0; i < GW_CONF_N; i++) {
+        snprintf(f[i].path, sizeof(f[i].path), "%s/%s", rt->state_dir,
+                 names[i]);
+        snprintf(f[i].candidate, sizeof(f[i].candidate), "%s/%s.new",
+                 rt->state_dir, names[i]);
+    }
+
+    f[GW_CONF_HTTP].text = confs->http;
+    f[GW_CONF_HTTP].live = &rt->live_http;
+    f[GW_CONF_STREAM].text = confs->stream;
+    f[GW_CONF_STREAM].live = &rt->live_stream;
+}
+
+
+/* The last good files and the nginx.conf that includes them. */
+static void
+gw_runtime_restore(gw_runtime_t *rt, gw_conf_file_t *f,
     const char *main_path)
 {
+    size_t    i;
     gw_err_t  e;
 
     if (rt->live_http == NULL) {
         return;
     }
 
-    if (gw_file_write_atomic(http_path, rt->live_http,
-                             strlen(rt->live_http), 0644, &e) != GW_OK
-        || gw_write_main(rt, main_path, http_path, rt->generation, &e)
-           != GW_OK)
-    {
-        gw_log(GW_LOG_ERROR, "restoring the last good configuration failed",
-               "error", e.msg, NULL);
+    for (i = 0; i < GW_CONF_N; i++) {
+        if (*f[i].live != NULL
+            && gw_file_write_atomic(f[i].path, *f[i].live,
+                                    strlen(*f[i].live), 0644, &e) != GW_OK)
+        {
+            goto failed;
+        }
     }
+
+    if (gw_write_main(rt, main_path, f[GW_CONF_HTTP].path,
+                      rt->live_stream ? f[GW_CONF_STREAM].path : NULL,
+                      rt->generation, &e) == GW_OK)
+    {
+        return;
+    }
+
+failed:
+
+    gw_log(GW_LOG_ERROR, "restoring the last good configuration failed",
+           "error", e.msg, NULL);
 }
 
 
@@ -462,63 +542,20 @@ gw_nginx_signal_external(gw_runtime_t *rt, gw_err_t *err)
 }
 
 
-int
-gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
-{
-    return gw_runtime_apply_tls(rt, http_conf, NULL, err);
-}
-
-
-/*
- * The certificate files around gw_runtime_swap(): the candidate's are
- * written first; afterwards only the live configuration's are kept (the
- * candidate's when it went live, else the previous ones).
- */
-int
-gw_runtime_apply_tls(gw_runtime_t *rt, const char *http_conf,
-    const gw_ptrs_t *certs, gw_err_t *err)
-{
-    int       rc;
-    gw_buf_t  names;
-
-    if (certs == NULL) {
-        return gw_runtime_swap(rt, http_conf, err);
-    }
-
-    gw_buf_init(&names);
-    gw_secrets_names(certs, &names);
-
-    rc = gw_secrets_write(rt->state_dir, certs, err);
-    if (rc == GW_OK) {
-        rc = gw_runtime_swap(rt, http_conf, err);
-    }
-
-    if (rc == GW_OK) {
-        free(rt->live_certs);
-        rt->live_certs = gw_buf_detach(&names);
-    }
-
-    gw_secrets_prune(rt->state_dir, rt->live_certs);
-    gw_buf_free(&names);
-
-    return rc;
-}
-
-
+/* The configuration files: candidates, nginx -t, swap, reload, confirm. */
 static int
-gw_runtime_swap(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
+gw_runtime_swap(gw_runtime_t *rt, const gw_runtime_confs_t *confs,
+    gw_err_t *err)
 {
-    int       rc;
-    char      http_path[4096], http_new[4096], main_path[4096];
-    char      main_test[4096], log_path[4096];
-    off_t     log_offset;
-    double    start;
-    uint64_t  generation;
+    int             rc;
+    size_t          i;
+    char            main_path[4096], main_test[4096], log_path[4096];
+    off_t           log_offset;
+    double          start;
+    uint64_t        generation;
+    gw_conf_file_t  f[GW_CONF_N];
 
-    snprintf(http_path, sizeof(http_path), "%s/" GW_FILE_HTTP,
-             rt->state_dir);
-    snprintf(http_new, sizeof(http_new), "%s/" GW_FILE_HTTP ".new",
-             rt->state_dir);
+    gw_conf_files(rt, confs, f);
     snprintf(main_path, sizeof(main_path), "%s/" GW_FILE_MAIN,
              rt->state_dir);
     snprintf(main_test, sizeof(main_test), "%s/" GW_FILE_MAIN ".test",
@@ -527,31 +564,49 @@ gw_runtime_swap(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
 
     generation = rt->generation + 1;
 
-    /* 1. the candidate, tested beside the live files */
-    if (gw_file_write_atomic(http_new, http_conf, strlen(http_conf), 0644,
-                             err) != GW_OK
-        || gw_write_main(rt, main_test, http_new, generation, err) != GW_OK)
-    {
-        return GW_ERR;
+    /* 1. the candidates, tested together beside the live files */
+    rc = GW_OK;
+    for (i = 0; i < GW_CONF_N && rc == GW_OK; i++) {
+        if (f[i].text != NULL) {
+            rc = gw_file_write_atomic(f[i].candidate, f[i].text,
+                                      strlen(f[i].text), 0644, err);
+        }
     }
 
-    rc = gw_nginx_test(rt, main_test, err);
-    unlink(main_test);
+    if (rc == GW_OK) {
+        rc = gw_write_main(rt, main_test, f[GW_CONF_HTTP].candidate,
+                           confs->stream ? f[GW_CONF_STREAM].candidate
+                                         : NULL,
+                           generation, err);
+    }
+
+    if (rc == GW_OK) {
+        rc = gw_nginx_test(rt, main_test, err);
+        unlink(main_test);
+    }
 
     if (rc != GW_OK) {
-        unlink(http_new);
+        for (i = 0; i < GW_CONF_N; i++) {
+            unlink(f[i].candidate);
+        }
         return GW_ERR;
     }
 
-    /* 2. swap it in */
-    if (rename(http_new, http_path) != 0) {
-        gw_err_set(err, "rename %s: %s", http_path, strerror(errno));
-        unlink(http_new);
-        return GW_ERR;
+    /* 2. swap them in */
+    for (i = 0; i < GW_CONF_N; i++) {
+        if (f[i].text != NULL && rename(f[i].candidate, f[i].path) != 0) {
+            gw_err_set(err, "rename %s: %s", f[i].path, strerror(errno));
+            unlink(f[i].candidate);
+            gw_runtime_restore(rt, f, main_path);
+            return GW_ERR;
+        }
     }
 
-    if (gw_write_main(rt, main_path, http_path, generation, err) != GW_OK) {
-        gw_runtime_restore(rt, http_path, main_path);
+    if (gw_write_main(rt, main_path, f[GW_CONF_HTTP].path,
+                      confs->stream ? f[GW_CONF_STREAM].path : NULL,
+                      generation, err) != GW_OK)
+    {
+        gw_runtime_restore(rt, f, main_path);
         return GW_ERR;
     }
 
@@ -578,16 +633,70 @@ gw_runtime_swap(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
     }
 
     if (rc != GW_OK) {
-        gw_runtime_restore(rt, http_path, main_path);
+        gw_runtime_restore(rt, f, main_path);
         return GW_ERR;
     }
 
     rt->last_reload_ms = gw_now_ms() - start;
     rt->generation = generation;
-    free(rt->live_http);
-    rt->live_http = gw_xstrdup(http_conf);
+
+    for (i = 0; i < GW_CONF_N; i++) {
+        free(*f[i].live);
+        *f[i].live = f[i].text ? gw_xstrdup(f[i].text) : NULL;
+        if (f[i].text == NULL) {
+            unlink(f[i].path);      /* nginx.conf no longer includes it */
+        }
+    }
 
     return GW_OK;
+}
+
+
+/*
+ * The certificate files around gw_runtime_swap(): the candidate's are
+ * written first; afterwards only the live configuration's are kept (the
+ * candidate's when it went live, else the previous ones).
+ */
+int
+gw_runtime_apply_confs(gw_runtime_t *rt, const gw_runtime_confs_t *confs,
+    gw_err_t *err)
+{
+    int       rc;
+    gw_buf_t  names;
+
+    if (confs->certs == NULL) {
+        return gw_runtime_swap(rt, confs, err);
+    }
+
+    gw_buf_init(&names);
+    gw_secrets_names(confs->certs, &names);
+
+    rc = gw_secrets_write(rt->state_dir, confs->certs, err);
+    if (rc == GW_OK) {
+        rc = gw_runtime_swap(rt, confs, err);
+    }
+
+    if (rc == GW_OK) {
+        free(rt->live_certs);
+        rt->live_certs = gw_buf_detach(&names);
+    }
+
+    gw_secrets_prune(rt->state_dir, rt->live_certs);
+    gw_buf_free(&names);
+
+    return rc;
+}
+
+
+int
+gw_runtime_apply(gw_runtime_t *rt, const char *http_conf, gw_err_t *err)
+{
+    gw_runtime_confs_t  confs;
+
+    confs.http = http_conf;
+    confs.stream = NULL;
+
+    return gw_runtime_apply_confs(rt, &confs, err);
 }
 
 

@@ -20,6 +20,7 @@ typedef struct {
     const char  *state_dir;
     const char  *nginx_bin;
     const char  *module_path;
+    const char  *stream_module_path;  /* loaded when there is a stream{} */
     int          worker_processes;
     pid_t        pid;              /* the nginx master we started */
     int          external;         /* nginx runs beside us (its own
@@ -27,6 +28,8 @@ typedef struct {
                                       or stop it */
     uint64_t     generation;       /* live generation, 0 = none yet */
     char        *live_http;        /* last good conf/http.conf */
+    char        *live_stream;      /* last good conf/stream.conf, NULL
+                                      when it had no stream{} */
     char        *live_certs;       /* its certificate files, "\nA\nB\n" */
     double       last_reload_ms;   /* signal to confirmed, last reload */
 } gw_runtime_t;
@@ -35,22 +38,34 @@ int gw_runtime_init(gw_runtime_t *rt, const char *state_dir,
     const char *nginx_bin, const char *module_path, gw_err_t *err);
 void gw_runtime_release(gw_runtime_t *rt);
 
-/*
- * Makes http_conf live, with the certificate files it names (certs:
- * gw_dp_cert_t *, the data plane's) written below STATE_DIR/secrets/
- * before nginx tests it: one transaction.  GW_OK once the module reports
- * the new generation; GW_ERR with nginx's message otherwise (the previous
- * configuration and its files stay live and on disk).  The files no
- * longer needed are removed afterwards.
- */
-int gw_runtime_apply_tls(gw_runtime_t *rt, const char *http_conf,
-    const gw_ptrs_t *certs, gw_err_t *err);
+/* The configuration of one generation: the files nginx.conf includes. */
+typedef struct {
+    const char  *http;             /* conf/http.conf */
+    const char  *stream;           /* conf/stream.conf; NULL: no stream{} */
+    const gw_ptrs_t  *certs;       /* gw_dp_cert_t *: the certificate files
+                                      http.conf names, written below
+                                      STATE_DIR/secrets/ before nginx tests
+                                      them; NULL: none */
+} gw_runtime_confs_t;
 
-/* The same without certificate files (a configuration without HTTPS). */
-int gw_runtime_apply(gw_runtime_t *rt, const char *http_conf,
+/*
+ * Makes the files of confs live, as one transaction: every candidate (and
+ * the certificate files) is tested together with `nginx -t`, then swapped
+ * in, then nginx reloads; certificate files no longer needed are removed.
+ * GW_OK once the module reports the new generation; GW_ERR with nginx's
+ * message otherwise (the previous configuration, all of its files, stays
+ * live and on disk).
+ */
+int gw_runtime_apply_confs(gw_runtime_t *rt, const gw_runtime_confs_t *confs,
     gw_err_t *err);
 
-/* 1 when http_conf is what nginx runs now. */
+/* 1 when confs is what nginx runs now. */
+int gw_runtime_confs_live(const gw_runtime_t *rt,
+    const gw_runtime_confs_t *confs);
+
+/* The same for an http{} only configuration. */
+int gw_runtime_apply(gw_runtime_t *rt, const char *http_conf,
+    gw_err_t *err);
 int gw_runtime_is_live(const gw_runtime_t *rt, const char *http_conf);
 
 /* Reaps nginx if it exited; returns 1 when it did (pid is then 0). */

@@ -18,12 +18,16 @@
 # secrets/, named as the controller names them (write_secrets).
 #
 # The expected configuration is rendered with --state-dir /var/lib/ngx-gateway
-# and names the module /usr/lib/nginx/modules/ngx_http_gateway_module.so.
-# The CLI insists that --module exists (and resolves it), so the render uses
-# the module we built and its resolved path is replaced by that fixed one.
+# and names the modules /usr/lib/nginx/modules/ngx_http_gateway_module.so
+# and .../ngx_stream_gateway_module.so.  The CLI insists that --module and
+# --stream-module exist (and resolves them), so the render uses the modules
+# we built and their resolved paths are replaced by those fixed ones.  A
+# case with TCP, UDP or TLS listeners has a third file, conf/stream.conf,
+# in the same expected.conf.
 #
 # Environment: UPDATE=1, MODULE (default: ngx_http_gateway_module.so next
-# to the binary), NGINX (default /usr/sbin/nginx), KEEP=1 keeps the
+# to the binary), STREAM_MODULE (default: ngx_stream_gateway_module.so
+# next to the binary), NGINX (default /usr/sbin/nginx), KEEP=1 keeps the
 # temporary directory.
 #
 # Ends with `golden: N passed, M failed`; exits non-zero on any failure.
@@ -45,6 +49,7 @@ bin=$(realpath -e "$1" 2>/dev/null) || {
 shift
 
 module=${MODULE:-$(dirname "$bin")/ngx_http_gateway_module.so}
+stream_module=${STREAM_MODULE:-$(dirname "$bin")/ngx_stream_gateway_module.so}
 nginx=${NGINX:-/usr/sbin/nginx}
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
@@ -52,9 +57,17 @@ update=${UPDATE:-0}
 
 state_dir=/var/lib/ngx-gateway
 module_fixed=/usr/lib/nginx/modules/ngx_http_gateway_module.so
+stream_module_fixed=/usr/lib/nginx/modules/ngx_stream_gateway_module.so
 
 module_real=$(realpath -e "$module" 2>/dev/null) || {
     echo "golden: no nginx module at $module (build it: make module)" >&2
+    echo "golden: 0 passed, 1 failed"
+    exit 1
+}
+
+stream_module_real=$(realpath -e "$stream_module" 2>/dev/null) || {
+    echo "golden: no nginx stream module at $stream_module" \
+         "(build it: make module)" >&2
     echo "golden: 0 passed, 1 failed"
     exit 1
 }
@@ -95,13 +108,15 @@ sys.stdout.write("\n")
 '
 }
 
-# stdin: render output; replaces the resolved module path by the fixed one.
+# stdin: render output; replaces the resolved module paths by the fixed ones.
 fix_module_path() {
     "$python" -c '
 import sys
-sys.stdout.write(sys.stdin.read().replace(
-    "\"%s\"" % sys.argv[1], "\"%s\"" % sys.argv[2]))
-' "$module_real" "$module_fixed"
+text = sys.stdin.read()
+for real, fixed in zip(sys.argv[1::2], sys.argv[2::2]):
+    text = text.replace("\"%s\"" % real, "\"%s\"" % fixed)
+sys.stdout.write(text)
+' "$module_real" "$module_fixed" "$stream_module_real" "$stream_module_fixed"
 }
 
 # Splits render output at its `# file: PATH` headers into those files.
@@ -187,7 +202,8 @@ run_case() {
 
     # 1. the configuration
     if ! "$bin" render -f "$dir/manifests" --state-dir "$state_dir" \
-            --module "$module_real" >"$work/render.raw" 2>"$work/render.err"
+            --module "$module_real" --stream-module "$stream_module_real" \
+            >"$work/render.raw" 2>"$work/render.err"
     then
         echo "  render failed:"
         sed 's/^/    /' "$work/render.err"
@@ -222,7 +238,8 @@ run_case() {
     prefix=$(realpath "$prefix")
 
     if ! "$bin" render -f "$dir/manifests" --state-dir "$prefix" \
-            --module "$module_real" "${syntax_opts[@]}" \
+            --module "$module_real" --stream-module "$stream_module_real" \
+            "${syntax_opts[@]}" \
             >"$work/nginx.raw" 2>"$work/nginx-render.err"
     then
         echo "  render for nginx -t failed:"

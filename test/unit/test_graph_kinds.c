@@ -294,11 +294,13 @@ test_supported_kinds_and_programmed(void **state)
     gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "True",
                   "Programmed");
 
+    /* TLS Passthrough, TCP and UDP are served in stream{} */
     l = gw_listener(g, "tls");
     assert_int_equal(l->nkinds, 1);
     assert_string_equal(l->kinds[0], "TLSRoute");
-    gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "False",
-                  "Pending");
+    gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "True",
+                  "Programmed");
+    assert_true(l->stream && !l->served);
 
     /* TCP and UDP on one port number do not conflict */
     l = gw_listener(g, "tcp");
@@ -306,13 +308,15 @@ test_supported_kinds_and_programmed(void **state)
     gw_check_cond(gw_conds_get(&l->conds, "Conflicted"), "False",
                   "NoConflicts");
     gw_check_cond(gw_conds_get(&l->conds, "Accepted"), "True", "Accepted");
-    assert_non_null(strstr(gw_conds_get(&l->conds, "Programmed")->message,
-                           "TCP proxying is not implemented"));
+    gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "True",
+                  "Programmed");
+    assert_true(gw_listener_serves(l, GW_KIND_TCPROUTE));
+    assert_false(gw_listener_serves(l, GW_KIND_UDPROUTE));
 
     l = gw_listener(g, "udp");
     assert_string_equal(l->kinds[0], "UDPRoute");
-    gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "False",
-                  "Pending");
+    gw_check_cond(gw_conds_get(&l->conds, "Programmed"), "True",
+                  "Programmed");
 
     /* the HTTP listener is served, so the Gateway is */
     gw_check_cond(gw_conds_get(&((gw_ggateway_t *) g->gateways.items[0])
@@ -523,10 +527,8 @@ test_route_kinds_attach(void **state)
                   "Accepted");
     gw_check_cond(gw_rcond(g, "TCPRoute", "tcp-b", "Accepted"), "True",
                   "Accepted");
-    assert_non_null(strstr(gw_rcond(g, "TCPRoute", "tcp-a",
-                                    "Accepted")->message,
-                           "TCPRoutes are not implemented in the data "
-                           "plane yet"));
+    assert_string_equal(gw_rcond(g, "TCPRoute", "tcp-a",
+                                 "Accepted")->message, "Route is accepted");
     assert_int_equal(gw_listener(g, "tcp")->attached, 2);
 
     gw_check_cond(gw_rcond(g, "TCPRoute", "tcp-on-http", "Accepted"),

@@ -1,0 +1,408 @@
+/*
+ * ngx-gateway: from the graph to the stream{} model.
+ *
+ * A TCP or UDP listener proxies every connection to the backends of one
+ * route: several routes may attach (each is Accepted and counted in
+ * attachedRoutes), the oldest (then namespace/name) gets the traffic.  A
+ * route's backendRefs from all its rules are one weighted split; a share
+ * without a valid backend, or with no ready endpoint, closes the
+ * connection (GW_STREAM_REJECT).
+ *
+ * TLS Passthrough listeners of one address and port share one server:
+ * ssl_preread reads the ClientHello's server name and an nginx map with
+ * `hostnames` picks the target: exact names before the longest wildcard,
+ * as the spec orders them, the routes for every host as the default, else
+ * the connection is closed.  Where two routes claim one hostname the
+ * oldest wins.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gw_buf.h"
+#include "dataplane/stream.h"
+#include "validate/names.h"
+
+
+typedef struct {
+    gw_arena_t      *a;
+    gw_dp_stream_t  *s;
+    gw_map_t         servers;       /* "address port tcp|udp" */
+    gw_map_t         upstreams;     /* name -> gw_dp_upstream_t */
+    gw_map_t         splits;        /* shares key -> gw_dp_split_t */
+} gw_dp_stream_ctx_t;
+
+
+static const char *
+gw_dp_stream_upstream(gw_dp_stream_ctx_t *ctx, const gw_gbackend_t *b)
+{
+    size_t             i;
+    const char        *name;
+    gw_dp_upstream_t  *u;
+
+    if (!b->valid || b->nendpoints == 0) {
+        ctx->s->reject = 1;
+        return GW_STREAM_REJECT;
+    }
+
+    /* namespace and Service names are DNS labels: '_' cannot clash */
+    name = gw_arena_printf(ctx->a, "%s_%s_%d", b->namespace, b->ref->name,
+                           b->ref->port);
+
+    u = gw_map_get(&ctx->upstreams, name);
+    if (u != NULL) {
+        return u->name;
+    }
+
+    u = gw_arena_alloc(ctx->a, sizeof(gw_dp_upstream_t));
+    u->name = name;
+    u->service = gw_arena_printf(ctx->a, "%s/%s:%d", b->namespace,
+                                 b->ref->name, b->ref->port);
+    u->nservers = b->nendpoints;
+    u->servers = gw_arena_alloc(ctx->a, b->nendpoints * sizeof(char *));
+
+    for (i = 0; i < b->nendpoints; i++) {
+        u->servers[i] = gw_arena_printf(ctx->a,
+                                        b->endpoints[i].is_v6 ? "[%s]:%d"
+                                                              : "%s:%d",
+                                        b->endpoints[i].address,
+                                        b->endpoints[i].port);
+    }
+
+    gw_map_put(&ctx->upstreams, name, u);
+    gw_ptrs_push(ctx->a, &ctx->s->upstreams, u);
+
+    return name;
+}
+
+
+static const char *
+gw_dp_stream_split(gw_dp_stream_ctx_t *ctx, gw_dp_share_t *shares, size_t n,
+    long total)
+{
+    size_t          i;
+    gw_buf_t        key;
+    const char     *k;
+    gw_dp_split_t  *sp;
+
+    gw_buf_init(&key);
+    for (i = 0; i < n; i++) {
+        gw_buf_printf(&key, "%s:%d,", shares[i].upstream, shares[i].weight);
+    }
+    k = gw_arena_strndup(ctx->a, key.data, key.len);
+    gw_buf_free(&key);
+
+    sp = gw_map_get(&ctx->splits, k);
+    if (sp == NULL) {
+        sp = gw_arena_alloc(ctx->a, sizeof(gw_dp_split_t));
+        sp->var = gw_arena_printf(ctx->a, "gw_stream_split_%zu",
+                                  ctx->s->splits.n);
+        sp->shares = shares;
+        sp->nshares = n;
+        sp->total = total;
+
+        gw_map_put(&ctx->splits, k, sp);
+        gw_ptrs_push(ctx->a, &ctx->s->splits, sp);
+    }
+
+    return gw_arena_printf(ctx->a, "$%s", sp->var);
+}
+
+
+/* Where the connections of route r go: its backendRefs, all rules. */
+static const char *
+gw_dp_stream_target(gw_dp_stream_ctx_t *ctx, const gw_groute_t *r)
+{
+    size_t               i, j, k, n, nrefs;
+    long                 total;
+    const char          *up;
+    gw_dp_share_t       *shares;
+    const gw_grule_t    *rule;
+    const gw_gbackend_t *b;
+
+    nrefs = 0;
+    for (i = 0; i < r->nrules; i++) {
+        nrefs += r->rules[i].nbackends;
+    }
+
+    shares = gw_arena_alloc(ctx->a, (nrefs + 1) * sizeof(gw_dp_share_t));
+    n = 0;
+    total = 0;
+
+    for (i = 0; i < r->nrules; i++) {
+        rule = &r->rules[i];
+        if (!rule->valid) {
+            continue;
+        }
+
+        for (j = 0; j < rule->nbackends; j++) {
+            b = &rule->backends[j];
+            if (b->weight == 0) {
+                continue;
+            }
+
+            up = gw_dp_stream_upstream(ctx, b);
+            total += b->weight;
+
+            for (k = 0; k < n; k++) {
+                if (strcmp(shares[k].upstream, up) == 0) {
+                    shares[k].weight += b->weight;
+                    break;
+                }
+            }
+            if (k == n) {
+                shares[n].upstream = up;
+                shares[n].weight = b->weight;
+                n++;
+            }
+        }
+    }
+
+    if (n == 0) {
+        ctx->s->reject = 1;         /* no backendRefs, or all weights 0 */
+        return GW_STREAM_REJECT;
+    }
+
+    if (n == 1) {
+        return shares[0].upstream;
+    }
+
+    return gw_dp_stream_split(ctx, shares, n, total);
+}
+
+
+static gw_dp_stream_server_t *
+gw_dp_stream_server(gw_dp_stream_ctx_t *ctx, const gw_ggateway_t *gw,
+    const gw_glistener_t *gl, gw_kind_e kind, int port)
+{
+    const char             *key;
+    gw_dp_stream_server_t  *sv;
+
+    key = gw_arena_printf(ctx->a, "%s %d %s", gw->address, port,
+                          kind == GW_KIND_UDPROUTE ? "udp" : "tcp");
+
+    sv = gw_map_get(&ctx->servers, key);
+    if (sv != NULL) {
+        return sv;
+    }
+
+    sv = gw_arena_alloc(ctx->a, sizeof(gw_dp_stream_server_t));
+    sv->address = gw->address;
+    sv->port = port;
+    gw_valid_ip(gw->address, &sv->is_v6);
+    sv->udp = (kind == GW_KIND_UDPROUTE);
+    sv->passthrough = (kind == GW_KIND_TLSROUTE);
+    sv->gateway = gw_arena_printf(ctx->a, "%s/%s", gw->obj->meta.namespace,
+                                  gw->obj->meta.name);
+    sv->listener = gl->spec->name;
+
+    gw_map_put(&ctx->servers, key, sv);
+    gw_ptrs_push(ctx->a, &ctx->s->servers, sv);
+
+    return sv;
+}
+
+
+/* The attachments of a server's listeners, in the spec's precedence. */
+static void
+gw_dp_stream_attachments(gw_dp_stream_ctx_t *ctx,
+    const gw_dp_stream_server_t *sv, gw_ptrs_t *ats)
+{
+    size_t                 i, j;
+    gw_attach_t           *at;
+    const gw_glistener_t  *gl;
+
+    for (i = 0; i < sv->listeners.n; i++) {
+        gl = sv->listeners.items[i];
+        for (j = 0; j < gl->attachments.n; j++) {
+            at = gl->attachments.items[j];
+            if (gw_listener_serves(gl, at->route->kind)) {
+                gw_ptrs_push(ctx->a, ats, at);
+            }
+        }
+    }
+
+    if (ats->n > 1) {
+        qsort(ats->items, ats->n, sizeof(void *), gw_attach_cmp);
+    }
+}
+
+
+static void
+gw_dp_stream_sni(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
+    gw_map_t *seen, const char *hostname, const gw_groute_t *r)
+{
+    const char   *key;
+    gw_dp_passthrough_t  *e;
+
+    key = hostname ? hostname : "";
+
+    if (gw_map_get(seen, key) != NULL) {
+        return;                     /* an older route has this name */
+    }
+
+    e = gw_arena_alloc(ctx->a, sizeof(gw_dp_passthrough_t));
+    e->hostname = hostname;
+
+    if (r != NULL) {
+        e->route = gw_arena_printf(ctx->a, "%s/%s", r->obj->meta.namespace,
+                                   r->obj->meta.name);
+        e->target = gw_dp_stream_target(ctx, r);
+    } else {
+        ctx->s->reject = 1;
+        e->target = GW_STREAM_REJECT;
+    }
+
+    gw_map_put(seen, key, e);
+    gw_ptrs_push(ctx->a, &sv->snis, e);
+}
+
+
+static void
+gw_dp_stream_fill(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
+    size_t index)
+{
+    size_t        i, j;
+    gw_map_t      seen;
+    gw_ptrs_t     ats;
+    gw_attach_t  *at;
+
+    memset(&ats, 0, sizeof(ats));
+    gw_dp_stream_attachments(ctx, sv, &ats);
+
+    if (!sv->passthrough) {
+        if (ats.n == 0) {
+            ctx->s->reject = 1;
+            sv->target = GW_STREAM_REJECT;
+            return;
+        }
+
+        at = ats.items[0];
+        sv->route = gw_arena_printf(ctx->a, "%s/%s",
+                                    at->route->obj->meta.namespace,
+                                    at->route->obj->meta.name);
+        sv->target = gw_dp_stream_target(ctx, at->route);
+        return;
+    }
+
+    sv->sni_var = gw_arena_printf(ctx->a, "gw_stream_sni_%zu", index);
+    gw_map_init(&seen, ctx->a);
+
+    for (i = 0; i < ats.n; i++) {
+        at = ats.items[i];
+        for (j = 0; j == 0 || j < at->nhostnames; j++) {
+            gw_dp_stream_sni(ctx, sv, &seen,
+                             at->nhostnames ? at->hostnames[j] : NULL,
+                             at->route);
+        }
+    }
+
+    /* an unknown server name, or none: close the connection */
+    gw_dp_stream_sni(ctx, sv, &seen, NULL, NULL);
+}
+
+
+static int
+gw_dp_stream_server_cmp(const void *a, const void *b)
+{
+    const gw_dp_stream_server_t  *x = *(gw_dp_stream_server_t * const *) a;
+    const gw_dp_stream_server_t  *y = *(gw_dp_stream_server_t * const *) b;
+    int                           rc;
+
+    rc = strcmp(x->address, y->address);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->port != y->port) {
+        return x->port - y->port;
+    }
+
+    return x->udp - y->udp;
+}
+
+
+/* By hostname, the default (NULL) last. */
+static int
+gw_dp_sni_cmp(const void *a, const void *b)
+{
+    const gw_dp_passthrough_t  *x = *(gw_dp_passthrough_t * const *) a;
+    const gw_dp_passthrough_t  *y = *(gw_dp_passthrough_t * const *) b;
+
+    if (x->hostname == NULL || y->hostname == NULL) {
+        return (x->hostname == NULL) - (y->hostname == NULL);
+    }
+
+    return strcmp(x->hostname, y->hostname);
+}
+
+
+static int
+gw_dp_stream_upstream_cmp(const void *a, const void *b)
+{
+    const gw_dp_upstream_t  *x = *(gw_dp_upstream_t * const *) a;
+    const gw_dp_upstream_t  *y = *(gw_dp_upstream_t * const *) b;
+
+    return strcmp(x->name, y->name);
+}
+
+
+gw_dp_stream_t *
+gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
+{
+    size_t                  i, j;
+    gw_kind_e               kind;
+    gw_ggateway_t          *gw;
+    gw_glistener_t         *gl;
+    gw_dp_stream_ctx_t      ctx;
+    gw_dp_stream_server_t  *sv;
+
+    ctx.a = a;
+    ctx.s = gw_arena_alloc(a, sizeof(gw_dp_stream_t));
+    gw_map_init(&ctx.servers, a);
+    gw_map_init(&ctx.upstreams, a);
+    gw_map_init(&ctx.splits, a);
+
+    /* Gateways in precedence order, listeners in order: the first
+     * listener of a server names it in the module's counters */
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        if (!gw->accepted || gw->address == NULL) {
+            continue;
+        }
+
+        for (j = 0; j < gw->nlisteners; j++) {
+            gl = &gw->listeners[j];
+            if (!gl->accepted || !gl->stream
+                || !gw_listener_stream_kind(gl->spec, &kind))
+            {
+                continue;
+            }
+
+            sv = gw_dp_stream_server(&ctx, gw, gl, kind,
+                                     gl->spec->port + port_offset);
+            gw_ptrs_push(a, &sv->listeners, gl);
+        }
+    }
+
+    if (ctx.s->servers.n > 1) {
+        qsort(ctx.s->servers.items, ctx.s->servers.n, sizeof(void *),
+              gw_dp_stream_server_cmp);
+    }
+
+    for (i = 0; i < ctx.s->servers.n; i++) {
+        sv = ctx.s->servers.items[i];
+        gw_dp_stream_fill(&ctx, sv, i);
+        if (sv->snis.n > 1) {
+            qsort(sv->snis.items, sv->snis.n, sizeof(void *),
+                  gw_dp_sni_cmp);
+        }
+    }
+
+    if (ctx.s->upstreams.n > 1) {
+        qsort(ctx.s->upstreams.items, ctx.s->upstreams.n, sizeof(void *),
+              gw_dp_stream_upstream_cmp);
+    }
+
+    return ctx.s;
+}

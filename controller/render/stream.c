@@ -1,0 +1,187 @@
+/*
+ * ngx-gateway: the view of the stream{} data plane for
+ * templates/stream.tmpl.
+ */
+
+#include <string.h>
+
+#include "render/stream.h"
+#include "render/tmpl.h"
+
+
+size_t
+gw_render_stream_zone_size(const gw_dp_stream_t *s)
+{
+    size_t                        i, need, size, peers;
+    const gw_dp_upstream_t       *u;
+    const gw_dp_stream_server_t  *sv;
+
+    need = 0;
+
+    for (i = 0; i < s->servers.n; i++) {
+        sv = s->servers.items[i];
+        need += GW_SERIES_BYTES + strlen(sv->gateway) + strlen(sv->listener)
+                + (sv->route ? strlen(sv->route) : 0);
+    }
+
+    for (i = 0; i < s->upstreams.n; i++) {
+        u = s->upstreams.items[i];
+        peers = u->nservers > 0 ? u->nservers : 1;
+        need += (1 + peers) * (GW_SERIES_BYTES + 2 * strlen(u->service))
+                + peers * 64;
+    }
+
+    /* as for http{}: a new size is a new zone, so it grows in doublings */
+    size = GW_ZONE_MIN;
+    while (size < 2 * need) {
+        size *= 2;
+    }
+
+    return size;
+}
+
+
+static void
+gw_render_stream_split(gw_arena_t *a, gw_view_t *root,
+    const gw_dp_split_t *sp)
+{
+    size_t      i;
+    long        bp;
+    gw_view_t  *v, *sv;
+
+    v = gw_view_add(root, "splits");
+    gw_view_set(v, "var", sp->var);
+
+    /* basis points, the last share takes the remainder ("*") */
+    for (i = 0; i < sp->nshares; i++) {
+        sv = gw_view_add(v, "shares");
+        gw_view_set(sv, "upstream", sp->shares[i].upstream);
+
+        if (i == sp->nshares - 1) {
+            gw_view_set(sv, "percent", "*");
+            break;
+        }
+
+        bp = (long) sp->shares[i].weight * 10000 / sp->total;
+        gw_view_set(sv, "percent", gw_arena_printf(a, "%ld.%02ld%%",
+                                                   bp / 100, bp % 100));
+    }
+}
+
+
+/*
+ * A key of the SNI map: a validated hostname, "default" for the default,
+ * and a hostname that is one of map's own parameters escaped with '\'.
+ */
+static const char *
+gw_render_sni_key(gw_arena_t *a, const char *hostname)
+{
+    size_t              i;
+    static const char  *params[] = {
+        "default", "hostnames", "include", "volatile"
+    };
+
+    if (hostname == NULL) {
+        return "default";
+    }
+
+    for (i = 0; i < gw_countof(params); i++) {
+        if (strcmp(hostname, params[i]) == 0) {
+            return gw_arena_printf(a, "\\%s", hostname);
+        }
+    }
+
+    return hostname;
+}
+
+
+static void
+gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
+    const gw_dp_stream_server_t *sv)
+{
+    size_t              i;
+    gw_view_t          *v, *ev;
+    const gw_dp_passthrough_t  *e;
+
+    v = gw_view_add(root, "servers");
+    gw_view_set(v, "gateway", sv->gateway);
+    gw_view_set(v, "listener", sv->listener);
+    gw_view_set(v, "listen", gw_arena_printf(a, sv->is_v6 ? "[%s]:%d"
+                                                          : "%s:%d",
+                                             sv->address, sv->port));
+    gw_view_set_flag(v, "udp", sv->udp);
+    gw_view_set_flag(v, "passthrough", sv->passthrough);
+
+    if (gw_render_tag_ok(sv->gateway) && gw_render_tag_ok(sv->listener)) {
+        gw_view_set(v, "tag_gateway", sv->gateway);
+        gw_view_set(v, "tag_listener", sv->listener);
+        if (sv->route != NULL && gw_render_tag_ok(sv->route)) {
+            gw_view_set(v, "tag_route", sv->route);
+        }
+    }
+
+    if (!sv->passthrough) {
+        if (sv->route != NULL) {
+            gw_view_set(v, "route", sv->route);
+        }
+        gw_view_set(v, "target", sv->target);
+        return;
+    }
+
+    gw_view_set(v, "sni_var", sv->sni_var);
+
+    for (i = 0; i < sv->snis.n; i++) {
+        e = sv->snis.items[i];
+        ev = gw_view_add(v, "snis");
+        gw_view_set(ev, "key", gw_render_sni_key(a, e->hostname));
+        gw_view_set(ev, "target", e->target);
+    }
+}
+
+
+int
+gw_render_stream(const gw_dp_stream_t *s, const gw_render_conf_t *conf,
+    gw_buf_t *out, gw_err_t *err)
+{
+    int                      rc;
+    size_t                   i, j;
+    gw_arena_t               a;
+    gw_view_t               *root, *v;
+    const gw_dp_upstream_t  *u;
+
+    gw_arena_init(&a);
+    root = gw_view_new(&a);
+
+    gw_view_setf(root, "access_log", "%s/logs/stream-access.log",
+                 conf->state_dir);
+    gw_view_setf(root, "zone_size", "%zum",
+                 gw_render_stream_zone_size(s) >> 20);
+    gw_view_set_flag(root, "reject", s->reject);
+
+    for (i = 0; i < s->upstreams.n; i++) {
+        u = s->upstreams.items[i];
+        v = gw_view_add(root, "upstreams");
+        gw_view_set(v, "name", u->name);
+        gw_view_set(v, "service", u->service);
+        if (gw_render_tag_ok(u->service)) {
+            gw_view_set(v, "backend_tag", u->service);
+        }
+        for (j = 0; j < u->nservers; j++) {
+            gw_view_set(gw_view_add(v, "servers"), "address", u->servers[j]);
+        }
+    }
+
+    for (i = 0; i < s->splits.n; i++) {
+        gw_render_stream_split(&a, root, s->splits.items[i]);
+    }
+
+    for (i = 0; i < s->servers.n; i++) {
+        gw_render_stream_server(&a, root, s->servers.items[i]);
+    }
+
+    rc = gw_tmpl_render("stream", root, out, err);
+
+    gw_arena_release(&a);
+
+    return rc;
+}
