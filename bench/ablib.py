@@ -137,6 +137,7 @@ def summarize(a_values, b_values):
     a = median(a_values)
     b = median(b_values)
     return {"a": a, "b": b, "ratio": ratio(b, a),
+            "round_median": median(per_round),
             "round_min": min(per_round) if per_round else None,
             "round_max": max(per_round) if per_round else None}
 
@@ -161,8 +162,8 @@ def table(rows):
     spec the %-format of a value and target the lowest acceptable ratio
     B/A, or None for a figure without a target.
     """
-    out = ["| figure | A (median) | B (median) | B/A | B/A per round "
-           "| target |",
+    out = ["| figure | A (median) | B (median) | B/A (medians) "
+           "| B/A per round: median (range) | target |",
            "|---|---:|---:|---:|---:|---|"]
     for label, s, spec, target in rows:
         if target is None:
@@ -170,11 +171,28 @@ def table(rows):
         else:
             goal = ">= %.2f: %s" % (target, verdict(s["ratio"], target))
         spread = ("n/a" if s["round_min"] is None else
-                  "%.3f-%.3f" % (s["round_min"], s["round_max"]))
+                  "%.3f (%.3f-%.3f)" % (s["round_median"], s["round_min"],
+                                        s["round_max"]))
         out.append("| %s | %s | %s | %s | %s | %s |" % (
             label, fmt(s["a"], spec), fmt(s["b"], spec),
             fmt(s["ratio"], "%.3f"), spread, goal))
     return "\n".join(out)
+
+
+def parse_psi_some(text):
+    """The "some" total (microseconds) of a /proc/pressure/* file.
+
+    The time during which at least one task was waiting for the resource;
+    its growth over a run, divided by the run's length, is the share of
+    that time in which something else wanted the CPU too.
+    """
+    for line in text.splitlines():
+        if line.startswith("some "):
+            for item in line.split()[1:]:
+                key, _, value = item.partition("=")
+                if key == "total" and value.isdigit():
+                    return int(value)
+    raise ParseError("no \"some ... total=N\" line in %r" % text)
 
 
 def replace_section(doc, start_mark, end_mark, text, heading):

@@ -334,6 +334,55 @@ def summaries(results, key):
                            [r[key] for r in results["B"]])
 
 
+class Pressure:
+    """CPU pressure (PSI) between start() and share(), when the kernel
+    has /proc/pressure/cpu: the share of the time in which some task was
+    ready to run but waited for a CPU. Near 0 the machine was ours;
+    more means other work competed with the benchmark."""
+
+    PATH = "/proc/pressure/cpu"
+
+    def __init__(self):
+        self.t0 = self.total0 = None
+
+    def read(self):
+        try:
+            with open(self.PATH) as f:
+                return ablib.parse_psi_some(f.read())
+        except (OSError, ablib.ParseError):
+            return None
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.total0 = self.read()
+
+    def share(self):
+        """Per cent of the wall time, or None without PSI."""
+        total = self.read()
+        if total is None or self.total0 is None:
+            return None
+        elapsed = time.monotonic() - self.t0
+        return 100.0 * (total - self.total0) / 1e6 / elapsed
+
+
+def pressure_line(idle, during):
+    """The report's line on CPU pressure (per cent values or None)."""
+    if idle is None or during is None:
+        return "CPU pressure: not measured (no %s)" % Pressure.PATH
+    return ("CPU pressure (%s, \"some\": the share of the time in which a "
+            "task waited for a CPU): %.0f%% in 3 s before the rounds, with "
+            "our nginx idle (other work on the machine); %.0f%% during the "
+            "rounds (wrk and the backend share a CPU, so part of it is "
+            "ours)" % (Pressure.PATH, idle, during))
+
+
+def idle_pressure(seconds=3.0):
+    p = Pressure()
+    p.start()
+    time.sleep(seconds)
+    return p.share()
+
+
 # --- session ----------------------------------------------------------------
 
 class Session:

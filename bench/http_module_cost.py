@@ -36,7 +36,7 @@ from abrun import Failure, env_int, note  # noqa: E402
 DOCS = os.path.join(abrun.ROOT, "docs", "benchmarks.md")
 START_MARK = "<!-- bench-http-module:start -->"
 END_MARK = "<!-- bench-http-module:end -->"
-HEADING = "### http module cost: results"
+HEADING = "### The http module's cost (issue 7)"
 TARGET = 0.97
 
 BACKEND_ADDR = "127.0.0.61"
@@ -133,7 +133,7 @@ def command_line():
     return prefix + cmd
 
 
-def report(results, workload, rounds, warmup, pin):
+def report(results, workload, rounds, warmup, pin, pressure_text):
     rps = abrun.summaries(results, "rps")
     p99 = abrun.summaries(results, "p99_ms")
     cpu = abrun.summaries(results, "cpu")
@@ -150,6 +150,7 @@ def report(results, workload, rounds, warmup, pin):
         "- Load: `%s`, %s; one worker per nginx, %s" % (
             workload.describe(), ablib.rounds_text(rounds, warmup),
             pinning),
+        "- %s" % pressure_text,
         "",
         ablib.table([
             ("requests/s", rps, "%.0f", TARGET),
@@ -165,8 +166,8 @@ def report(results, workload, rounds, warmup, pin):
 
 
 def main():
-    rounds = env_int("BENCH_AB_ROUNDS", 5)
-    seconds = env_int("BENCH_AB_SECONDS", 8)
+    rounds = env_int("BENCH_AB_ROUNDS", 7)
+    seconds = env_int("BENCH_AB_SECONDS", 6)
     warmup = env_int("BENCH_AB_WARMUP", 2)
     port = env_int("BENCH_AB_PORT", 18180)
     workload = abrun.Workload("http", "/", env_int("BENCH_AB_THREADS", 1),
@@ -191,10 +192,14 @@ def main():
             setups[name] = (ngx, "http://%s:%d" % (addr, port))
         note("%d rounds of `%s` against A (%s) and B (%s)" % (
             rounds, workload.describe(), setups["A"][1], setups["B"][1]))
+        idle = abrun.idle_pressure()
+        pressure = abrun.Pressure()
+        pressure.start()
         results = abrun.run_ab(workload, setups, rounds, warmup, load_cpu,
                                backend)
+        pressure_text = abrun.pressure_line(idle, pressure.share())
         check_counted(setups["B"][0], results["B"])
-        text = report(results, workload, rounds, warmup, pin)
+        text = report(results, workload, rounds, warmup, pin, pressure_text)
     finally:
         session.close(keep=bool(os.environ.get("BENCH_KEEP")))
 

@@ -48,7 +48,7 @@ from abrun import Failure, env_int, note  # noqa: E402
 DOCS = os.path.join(abrun.ROOT, "docs", "benchmarks.md")
 START_MARK = "<!-- bench-stream:start -->"
 END_MARK = "<!-- bench-stream:end -->"
-HEADING = "### Stream proxy cost: results"
+HEADING = "### The stream proxy's cost (issue 5)"
 TARGET = 0.97
 
 BACKEND_ADDR = "127.0.0.61"
@@ -188,7 +188,7 @@ def command_line():
     return prefix + cmd
 
 
-def report(results, workloads, rounds, warmup, pin):
+def report(results, workloads, rounds, warmup, pin, pressure_text):
     conn, thr = results["connections"], results["throughput"]
     gw_cpu, load_cpu = pin
     pinning = ("nginx under test on CPU %d, wrk and the backends on CPU %d"
@@ -209,6 +209,7 @@ def report(results, workloads, rounds, warmup, pin):
         "per nginx, %s" % (workloads["connections"].describe(),
                            workloads["throughput"].describe(),
                            ablib.rounds_text(rounds, warmup), pinning),
+        "- %s" % pressure_text,
         "",
         ablib.table([
             ("connections/s (new connection per request)", cps, "%.0f",
@@ -232,8 +233,8 @@ def report(results, workloads, rounds, warmup, pin):
 
 
 def main():
-    rounds = env_int("BENCH_AB_ROUNDS", 5)
-    seconds = env_int("BENCH_AB_SECONDS", 5)
+    rounds = env_int("BENCH_AB_ROUNDS", 7)
+    seconds = env_int("BENCH_AB_SECONDS", 4)
     warmup = env_int("BENCH_AB_WARMUP", 2)
     threads = env_int("BENCH_AB_THREADS", 1)
     port = env_int("BENCH_AB_PORT", 18180)
@@ -267,6 +268,9 @@ def main():
             setups[name] = ngx
             check_serves(name, addr, port)
         results = {}
+        idle = abrun.idle_pressure()
+        pressure = abrun.Pressure()
+        pressure.start()
         for key in ("connections", "throughput"):
             offset = LISTENERS[key][0]
             urls = {n: (ngx, "http://%s:%d" % (GATEWAY_ADDRS[n],
@@ -276,8 +280,10 @@ def main():
                  % (rounds, workloads[key].describe()))
             results[key] = abrun.run_ab(workloads[key], urls, rounds,
                                         warmup, load_cpu, backend)
+        pressure_text = abrun.pressure_line(idle, pressure.share())
         check_counted(setups["B"], results)
-        text = report(results, workloads, rounds, warmup, pin)
+        text = report(results, workloads, rounds, warmup, pin,
+                      pressure_text)
     finally:
         session.close(keep=bool(os.environ.get("BENCH_KEEP")))
 

@@ -159,6 +159,7 @@ def test_summarize_takes_the_ratio_of_medians_and_the_round_range():
     # rounds: 0.99, 0.8333, 0.9
     assert s["round_min"] == pytest.approx(100.0 / 120.0)
     assert s["round_max"] == pytest.approx(0.99)
+    assert s["round_median"] == pytest.approx(0.9)
 
 
 def test_verdict_is_met_from_the_target_up():
@@ -182,16 +183,45 @@ def test_table_shows_medians_ratio_spread_and_target():
                         ("p99 (ms)", ablib.summarize([1.0], [2.0]), "%.2f",
                          None)])
     lines = text.splitlines()
-    assert lines[0].startswith("| figure | A (median) | B (median) | B/A")
-    assert lines[2] == ("| requests/s | 101 | 98 | 0.965 | 0.961-0.970 "
-                        "| >= 0.97: not met |")
-    assert lines[3] == "| p99 (ms) | 1.00 | 2.00 | 2.000 | 2.000-2.000 | - |"
+    assert lines[0].startswith("| figure | A (median) | B (median) | "
+                               "B/A (medians) | B/A per round")
+    # rounds 0.970 and 0.961: their median 0.965, the medians' 97.5/101
+    assert lines[2] == ("| requests/s | 101 | 98 | 0.965 "
+                        "| 0.965 (0.961-0.970) | >= 0.97: not met |")
+    assert lines[3] == ("| p99 (ms) | 1.00 | 2.00 | 2.000 "
+                        "| 2.000 (2.000-2.000) | - |")
 
 
 def test_table_without_figures_says_so():
     s = ablib.summarize([], [])
     line = ablib.table([("x", s, "%.0f", 0.97)]).splitlines()[2]
     assert line == "| x | n/a | n/a | n/a | n/a | >= 0.97: not evaluated |"
+
+
+PSI = """\
+some avg10=60.23 avg60=46.53 avg300=24.19 total=439087220
+full avg10=0.00 avg60=0.00 avg300=0.00 total=0
+"""
+
+
+def test_parse_psi_some_reads_the_some_total():
+    assert ablib.parse_psi_some(PSI) == 439087220
+    # a kernel without "full" for the CPU
+    assert ablib.parse_psi_some(PSI.splitlines()[0]) == 439087220
+
+
+@pytest.mark.parametrize("text", ["", "full avg10=0.00 total=5\n",
+                                  "some avg10=1.00 total=x\n"])
+def test_parse_psi_some_without_a_total_fails(text):
+    with pytest.raises(ablib.ParseError):
+        ablib.parse_psi_some(text)
+
+
+def test_pressure_line_gives_both_shares_or_says_why_not():
+    line = abrun.pressure_line(12.4, 55.6)
+    assert "12% in 3 s before the rounds" in line
+    assert "56% during the rounds" in line
+    assert "not measured" in abrun.pressure_line(None, 10.0)
 
 
 DOC = """\
