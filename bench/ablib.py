@@ -149,6 +149,24 @@ def verdict(value, minimum):
     return "met" if value >= minimum else "not met"
 
 
+# Below this CPU share (per cent of one CPU, median) the nginx under test
+# was not the bottleneck, and B/A says little about its configuration.
+SATURATED_CPU = 90.0
+
+
+def judge(value, minimum, cpu_a, cpu_b, saturated=SATURATED_CPU):
+    """verdict() when the nginx under test was the bottleneck in both
+    setups (median CPU of A and of B >= saturated), else why not."""
+    if value is None:
+        return "not evaluated"
+    busy = [c for c in (cpu_a, cpu_b) if c is not None]
+    if len(busy) < 2 or min(busy) < saturated:
+        return ("not evaluated: the nginx under test used %s of a CPU "
+                "(below %.0f%%), so something else limited both setups"
+                % ("n/a" if not busy else "%.0f%%" % min(busy), saturated))
+    return verdict(value, minimum)
+
+
 # --- report -----------------------------------------------------------------
 
 def fmt(value, spec):
@@ -158,18 +176,18 @@ def fmt(value, spec):
 def table(rows):
     """A Markdown table of summarized figures.
 
-    rows: (label, summary, spec, target) with summary from summarize(),
-    spec the %-format of a value and target the lowest acceptable ratio
-    B/A, or None for a figure without a target.
+    rows: (label, summary, spec, goal) with summary from summarize(),
+    spec the %-format of a value and goal None for a figure without a
+    target, else (the lowest acceptable ratio B/A, the verdict).
     """
     out = ["| figure | A (median) | B (median) | B/A (medians) "
            "| B/A per round: median (range) | target |",
            "|---|---:|---:|---:|---:|---|"]
-    for label, s, spec, target in rows:
-        if target is None:
-            goal = "-"
+    for label, s, spec, goal in rows:
+        if goal is not None:
+            goal = ">= %.2f: %s" % goal
         else:
-            goal = ">= %.2f: %s" % (target, verdict(s["ratio"], target))
+            goal = "-"
         spread = ("n/a" if s["round_min"] is None else
                   "%.3f (%.3f-%.3f)" % (s["round_median"], s["round_min"],
                                         s["round_max"]))

@@ -169,6 +169,16 @@ def test_verdict_is_met_from_the_target_up():
     assert ablib.verdict(None, 0.97) == "not evaluated"
 
 
+def test_judge_needs_a_saturated_nginx_under_test():
+    assert ablib.judge(0.98, 0.97, 95.0, 99.0) == "met"
+    assert ablib.judge(0.96, 0.97, 90.0, 99.0) == "not met"
+    why = ablib.judge(0.98, 0.97, 95.0, 57.4)
+    assert why.startswith("not evaluated: the nginx under test used 57% ")
+    assert "below 90%" in why
+    assert ablib.judge(0.98, 0.97, None, 99.0).startswith("not evaluated")
+    assert ablib.judge(None, 0.97, 99.0, 99.0) == "not evaluated"
+
+
 def test_rounds_text():
     assert ablib.rounds_text(5, 2) == (
         "5 rounds (A B, B A, ...) after a 2 s warm-up run of each")
@@ -179,7 +189,7 @@ def test_rounds_text():
 
 def test_table_shows_medians_ratio_spread_and_target():
     s = ablib.summarize([100.0, 102.0], [97.0, 98.0])
-    text = ablib.table([("requests/s", s, "%.0f", 0.97),
+    text = ablib.table([("requests/s", s, "%.0f", (0.97, "not met")),
                         ("p99 (ms)", ablib.summarize([1.0], [2.0]), "%.2f",
                          None)])
     lines = text.splitlines()
@@ -194,7 +204,8 @@ def test_table_shows_medians_ratio_spread_and_target():
 
 def test_table_without_figures_says_so():
     s = ablib.summarize([], [])
-    line = ablib.table([("x", s, "%.0f", 0.97)]).splitlines()[2]
+    line = ablib.table([("x", s, "%.0f", (0.97, "not evaluated"))
+                        ]).splitlines()[2]
     assert line == "| x | n/a | n/a | n/a | n/a | >= 0.97: not evaluated |"
 
 
