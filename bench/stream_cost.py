@@ -127,11 +127,13 @@ MODULES_UNDER_TEST = [abrun.DEBIAN_STREAM, abrun.HTTP_MODULE,
 
 def gateway_conf(name, addr, port, cpu):
     if name == "A":
-        modules, stream, status = [abrun.DEBIAN_STREAM], minimal_stream, \
-            "return 404;"
+        modules = [abrun.DEBIAN_STREAM]
+        stream = minimal_stream
+        status = "return 404;"
     else:
-        modules, stream, status = MODULES_UNDER_TEST, STREAM_UNDER_TEST, \
-            "gateway_status;"
+        modules = MODULES_UNDER_TEST
+        stream = STREAM_UNDER_TEST
+        status = "gateway_status;"
 
     def conf(root):
         # the same http{} in both: B's reports the stream counters
