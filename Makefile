@@ -4,6 +4,8 @@
 #   make test     install what is missing, build, run every test suite
 #   make demo     run the games walkthrough on this machine
 #   make bench    render / memory / reload benchmarks (docs/benchmarks.md)
+#   make bench-module, make bench-stream
+#                 the nginx modules' cost, side by side (docs/benchmarks.md)
 
 CC       ?= cc
 BUILD    := build
@@ -37,7 +39,7 @@ STREAM_MODULE := $(BUILD)/ngx_stream_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps module test unit unit-asan golden integration conformance \
-        kube chart demo bench clean check-style
+        kube chart demo bench bench-module bench-stream clean check-style
 
 all: $(BUILD)/ngx-gateway $(MODULE) $(STREAM_MODULE) $(BUILD)/kube-probe
 
@@ -136,6 +138,12 @@ demo: all
 
 bench: all
 	@bash bench/run.sh
+
+bench-module: all
+	@/usr/bin/python3 bench/http_module_cost.py
+
+bench-stream: all
+	@/usr/bin/python3 bench/stream_cost.py
 
 check-style:
 	@bash .ci/check-style.sh

@@ -9,7 +9,7 @@ PKGS=(
     libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev libssl-dev
     libcmocka-dev
     python3 python3-pytest python3-yaml
-    curl procps iproute2 psmisc time valgrind
+    curl procps iproute2 psmisc time valgrind wrk
     prometheus      # promtool checks /metrics in the tests (large: ~330 MB)
 )
 
