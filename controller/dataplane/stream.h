@@ -40,8 +40,8 @@ typedef struct {
     const char  *route;         /* TCP, UDP: the route served, or NULL */
     const char  *target;        /* TCP, UDP: where connections go */
     const char  *sni_var;       /* passthrough: the map's variable */
-    gw_ptrs_t    snis;          /* passthrough: gw_dp_passthrough_t *, by hostname,
-                                   the default last */
+    gw_ptrs_t    snis;          /* passthrough: gw_dp_passthrough_t *,
+                                   by hostname, the default last */
     gw_ptrs_t    listeners;     /* gw_glistener_t *, while building */
 } gw_dp_stream_server_t;
 

@@ -21,7 +21,7 @@
 typedef struct {
     char   *server;           /* "https://10.0.0.1:443", no trailing '/' */
     char   *token;            /* bearer token, or NULL */
-    char   *token_file;       /* re-read when it changes (in-cluster), or NULL */
+    char   *token_file;       /* re-read when it changes; or NULL */
     char   *ca_file;          /* PEM file, or NULL */
     char   *ca_data;          /* PEM (decoded certificate-authority-data) */
     char   *cert_data;        /* client certificate PEM, or NULL */
