@@ -45,6 +45,7 @@ run integration make -s integration
 run conformance make -s conformance
 run kube make -s kube
 run chart make -s chart
+run style make -s check-style
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1
