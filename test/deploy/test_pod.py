@@ -152,9 +152,14 @@ class Pod:
         shutil.copy(os.path.join(BUILD, "ngx-gateway"), self.binary)
         shutil.copy(os.path.join(BUILD, "ngx_http_gateway_module.so"),
                     self.module)
+        self.stream_module = os.path.join(work,
+                                          "ngx_stream_gateway_module.so")
+        shutil.copy(os.path.join(BUILD, "ngx_stream_gateway_module.so"),
+                    self.stream_module)
         self.kubeconfig = os.path.join(work, "kubeconfig")
         shutil.copy(apiserver.kubeconfig, self.kubeconfig)
-        for f in (self.binary, self.module, self.kubeconfig):
+        for f in (self.binary, self.module, self.stream_module,
+                  self.kubeconfig):
             os.chmod(f, 0o755)
         self.listen_port = free_port_above(80)
         self.admin_port = free_port()
@@ -193,6 +198,7 @@ class Pod:
         args = list(container(self.spec, "controller")["args"])
         for flag, value in (("--state-dir", self.state),
                             ("--module", self.module),
+                            ("--stream-module", self.stream_module),
                             ("--admin-address",
                              "127.0.0.1:%d" % self.admin_port)):
             args[args.index(flag) + 1] = value
@@ -306,7 +312,8 @@ def wait_for(what, fn, pod):
 
 
 def test_the_chart_pod_serves_the_walkthrough(render, kube, work, backends):
-    for f in ("ngx-gateway", "ngx_http_gateway_module.so"):
+    for f in ("ngx-gateway", "ngx_http_gateway_module.so",
+              "ngx_stream_gateway_module.so"):
         assert os.path.exists(os.path.join(BUILD, f)), \
             "build/%s is missing: run `make all` first" % f
     objs = render("--set", "nginxGateway.gatewayClassName=nginx-gateway")
