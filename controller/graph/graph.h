@@ -150,6 +150,10 @@ typedef struct {
 gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,
     const gw_graph_conf_t *conf);
 
+/* GatewayClass status.supportedFeatures, sorted (graph/features.c). */
+extern const char *const  gw_supported_features[];
+extern const size_t       gw_nsupported_features;
+
 /* Internal stages, one per file of graph/. */
 void gw_graph_classes(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_gateways(gw_graph_t *g, const gw_store_t *store);

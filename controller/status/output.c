@@ -472,6 +472,28 @@ out:
 }
 
 
+/* GatewayClass supportedFeatures, comma-separated. */
+static void
+gw_desc_features(gw_buf_t *out, const cJSON *features)
+{
+    gw_buf_t      names;
+    const cJSON  *f;
+
+    if (cJSON_GetArraySize(features) == 0) {
+        return;
+    }
+
+    gw_buf_init(&names);
+    cJSON_ArrayForEach(f, features) {
+        gw_buf_printf(&names, "%s%s", names.len ? ", " : "",
+                      gw_desc_str(f, "name"));
+    }
+
+    gw_desc_field(out, 2, 20, "Supported Features", names.data);
+    gw_buf_free(&names);
+}
+
+
 void
 gw_status_write_describe(gw_buf_t *out, const cJSON *list)
 {
@@ -513,6 +535,8 @@ gw_status_write_describe(gw_buf_t *out, const cJSON *list)
             gw_desc_conds(out,
                           cJSON_GetObjectItemCaseSensitive(st, "conditions"),
                           2);
+            gw_desc_features(out, cJSON_GetObjectItemCaseSensitive(
+                                      st, "supportedFeatures"));
         }
     }
 }

@@ -162,7 +162,8 @@ static void
 gw_status_class(cJSON *items, const gw_gclass_t *c,
     const gw_status_ctx_t *ctx)
 {
-    cJSON        *st;
+    size_t        i;
+    cJSON        *st, *arr, *f;
     const cJSON  *prev;
 
     st = gw_status_item(items, c->obj, "GatewayClass", ctx, &prev);
@@ -170,6 +171,17 @@ gw_status_class(cJSON *items, const gw_gclass_t *c,
     gw_status_conds(st, &c->conds, c->obj->meta.generation,
                     cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
                     ctx);
+
+    if (!c->accepted) {
+        return;
+    }
+
+    arr = cJSON_AddArrayToObject(st, "supportedFeatures");
+    for (i = 0; i < gw_nsupported_features; i++) {
+        f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "name", gw_supported_features[i]);
+        cJSON_AddItemToArray(arr, f);
+    }
 }
 
 

@@ -604,6 +604,8 @@ test_write_describe(void **state)
                               "    Accepted  True    Accepted  "
                               "2                    "
                               "GatewayClass is accepted\n"
+                              "  Supported Features: Gateway, HTTPRoute, "
+                              "ReferenceGrant, TLSRoute\n"
                               "\n"
                               "Name:         game-gateway\n"));
     assert_non_null(strstr(d, "Name:         game-gateway\n"
@@ -657,10 +659,43 @@ test_write_unknown(void **state)
 }
 
 
+
+static void
+test_supported_features_sorted(void **state)
+{
+    int           n;
+    fixture_t    *f = *state;
+    cJSON        *list;
+    const char   *prev, *name;
+    const cJSON  *feats, *x;
+
+    list = gw_status_build(f->g, NULL, NULL);
+    feats = get(get(gw_status_find(list, "GatewayClass", NULL, "nginx"),
+                    "status"), "supportedFeatures");
+
+    /* the spec: sorted ascending, at most 64, objects with a name */
+    n = cJSON_GetArraySize(feats);
+    assert_true(n >= 1 && n <= 64);
+    prev = "";
+    cJSON_ArrayForEach(x, feats) {
+        name = str(x, "name");
+        assert_true(strcmp(prev, name) < 0);
+        prev = name;
+    }
+
+    /* what the conformance replay proves is claimed */
+    assert_string_equal(str(cJSON_GetArrayItem(feats, 0), "name"),
+                        "Gateway");
+
+    cJSON_Delete(list);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
+        cmocka_unit_test_setup_teardown(test_supported_features_sorted,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_address_and_port, setup,
                                         teardown),
