@@ -295,4 +295,8 @@ def test_broken_secret_refused_and_the_rest_keeps_serving(tls):
     tls.write()
     wait_for(lambda: curl(tls.addr, "a.example.com", "/mario", tls.a[0])[0]
              == 200, timeout=15, what="https://a.example.com/mario again")
+    # status is written right after nginx confirms: poll it too
+    wait_for(lambda: cond(tls.listener_conds("https-a"),
+                          "ResolvedRefs")["status"] == "True",
+             timeout=15, what="https-a ResolvedRefs True again")
     assert_true(tls.listener_conds("https-a"), "ResolvedRefs")
