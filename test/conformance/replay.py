@@ -17,6 +17,7 @@ when a listed test passes ("unexpectedly passing"), or when Setup fails.
 
 import argparse
 import copy
+import datetime
 import json
 import os
 import re
@@ -42,6 +43,11 @@ NAMESPACES = ["gateway-conformance-infra",
               "gateway-conformance-app-backend",
               "gateway-conformance-web-backend"]
 SKIP_READINESS = "gateway-api/skip-this-for-readiness"
+# metadata.creationTimestamp of everything the suite applies at once; objects
+# a test creates later (a `create` mutation) are stamped a second later each,
+# as the API server would (the route conflict rules order by age).
+APPLY_TIME = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 # What the controller implements today.  A test (or subtest) whose `needs`
 # are not all in this set is NOT-APPLICABLE; add a capability here when the
@@ -60,7 +66,8 @@ PROTOCOL_NEEDS = {
     "UDP": "UDP listener",
 }
 
-GROUP_ORDER = ["GATEWAY-HTTP core", "GATEWAY-GRPC core", "GATEWAY-TLS core"]
+GROUP_ORDER = ["GATEWAY-HTTP core", "GATEWAY-GRPC core", "GATEWAY-TLS core",
+               "GATEWAY-TCP core", "GATEWAY-UDP core"]
 
 
 class Mismatch(Exception):
@@ -200,7 +207,8 @@ def endpoint_slice(svc, index):
 
 def prepare(docs):
     """Apply what the suite's Applier does, plus the harness emulation:
-    Deployments become EndpointSlices, every Gateway gets its own address."""
+    Deployments become EndpointSlices, every Gateway gets its own address,
+    every object gets the creationTimestamp of the apply."""
     out = []
     gw_index = 0
     svc_index = 0
@@ -209,6 +217,8 @@ def prepare(docs):
         if kind == "Deployment":
             continue
         doc = copy.deepcopy(doc)
+        doc.setdefault("metadata", {}).setdefault(
+            "creationTimestamp", APPLY_TIME.strftime(TIME_FORMAT))
         if kind == "Gateway":
             spec = doc.setdefault("spec", {})
             spec["gatewayClassName"] = GATEWAY_CLASS
@@ -254,9 +264,26 @@ def get_path(obj, path):
     return obj, parts[-1]
 
 
+def next_creation_time(docs):
+    """A second after the newest object, as a later create gets."""
+    newest = max(datetime.datetime.strptime(
+        d.get("metadata", {}).get("creationTimestamp") or
+        APPLY_TIME.strftime(TIME_FORMAT), TIME_FORMAT) for d in docs)
+    return (newest + datetime.timedelta(seconds=1)).strftime(TIME_FORMAT)
+
+
 def apply_mutations(docs, mutations):
     for m in mutations:
         op = m["op"]
+        if op == "create":
+            # An object the test builds and applies itself
+            # (MustApplyObjectsWithCleanup), with the API server's stamps.
+            doc = copy.deepcopy(m["value"])
+            md = doc.setdefault("metadata", {})
+            md["creationTimestamp"] = next_creation_time(docs)
+            md["generation"] = 1
+            docs.append(doc)
+            continue
         if op == "delete":
             doc = find_doc(docs, m["kind"], m["object"])
             docs.remove(doc)
@@ -637,6 +664,14 @@ def chk_TLSRouteMustHaveNoAcceptedParents(st, a):
     chk_RouteMustHaveNoAcceptedParents(st, a, "TLSRoute")
 
 
+def chk_TCPRouteMustHaveCondition(st, a):
+    chk_RouteMustHaveCondition(st, a, "TCPRoute")
+
+
+def chk_UDPRouteMustHaveCondition(st, a):
+    chk_RouteMustHaveCondition(st, a, "UDPRoute")
+
+
 def parents_for_route_match(kind, ref, expected, actual, ns_required):
     """parentsForRouteMatch: every expected parent matched by one actual
     parent (controllerName, group and kind present and equal, name,
@@ -696,6 +731,14 @@ def chk_HTTPRouteMustHaveParents(st, a):
     chk_RouteMustHaveParents(st, a, "HTTPRoute")
 
 
+def chk_TCPRouteMustHaveParents(st, a):
+    chk_RouteMustHaveParents(st, a, "TCPRoute")
+
+
+def chk_UDPRouteMustHaveParents(st, a):
+    chk_RouteMustHaveParents(st, a, "UDPRoute")
+
+
 LISTENER_READY = [{"type": "ResolvedRefs", "status": "True"},
                   {"type": "Accepted", "status": "True"},
                   {"type": "Programmed", "status": "True"}]
@@ -735,6 +778,17 @@ def chk_GatewayAndRoutesMustBeAccepted(st, a, kind=None):
 
 def chk_GatewayAndHTTPRoutesMustBeAccepted(st, a):
     chk_GatewayAndRoutesMustBeAccepted(st, a, "HTTPRoute")
+
+
+def chk_GatewayAndTCPRoutesMustBeAccepted(st, a):
+    """GatewayAndRoutesMustBeAccepted with a TCPRoute (helpers.go in v1.6:
+    the listener conditions are checked, unlike the TLSRoute helper)."""
+    chk_GatewayAndRoutesMustBeAccepted(st, a, "TCPRoute")
+
+
+def chk_GatewayAndUDPRoutesMustBeAccepted(st, a):
+    """GatewayAndRoutesMustBeAccepted with a UDPRoute."""
+    chk_GatewayAndRoutesMustBeAccepted(st, a, "UDPRoute")
 
 
 def chk_GatewayAndTLSRoutesMustBeAccepted(st, a):
