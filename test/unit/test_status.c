@@ -605,7 +605,8 @@ test_write_describe(void **state)
                               "2                    "
                               "GatewayClass is accepted\n"
                               "  Supported Features: Gateway, HTTPRoute, "
-                              "ReferenceGrant, TLSRoute\n"
+                              "ReferenceGrant, TCPRoute, TLSRoute, "
+                              "UDPRoute\n"
                               "\n"
                               "Name:         game-gateway\n"));
     assert_non_null(strstr(d, "Name:         game-gateway\n"
