@@ -254,6 +254,12 @@ def _lock_block(block):
     LOCK_DIR.mkdir(mode=0o777, exist_ok=True)
     fd = os.open(LOCK_DIR / str(block), os.O_RDWR | os.O_CREAT, 0o666)
     try:
+        # whoever made it, root or not, any later run may lock it (the
+        # umask would leave 0644: root's files would lock others out)
+        os.fchmod(fd, 0o666)
+    except OSError:
+        pass
+    try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
