@@ -337,7 +337,7 @@ gw_cmd_render(gw_cli_t *cli, const gw_store_t *store)
     rc = 1;
     gw_buf_init(&main_conf);
 
-    if (gw_plan_build(&plan, store, &cli->app, &err) != GW_OK) {
+    if (gw_plan_build(&plan, store, NULL, &cli->app, &err) != GW_OK) {
         fprintf(stderr, "ngx-gateway: render: %s\n", err.msg);
         goto out;
     }
@@ -392,7 +392,7 @@ gw_cmd_status_offline(gw_cli_t *cli, const gw_store_t *store)
     rc = 1;
     gw_buf_init(&out);
 
-    if (gw_plan_build(&plan, store, &cli->app, &err) != GW_OK) {
+    if (gw_plan_build(&plan, store, NULL, &cli->app, &err) != GW_OK) {
         fprintf(stderr, "ngx-gateway: status: %s\n", err.msg);
         gw_plan_release(&plan);
         return 1;

@@ -66,8 +66,10 @@ void gw_plan_confs(const gw_plan_t *p, gw_runtime_confs_t *confs);
 int gw_manifests_load(gw_file_source_t *src, gw_store_t *store,
     size_t *nerrors, gw_err_t *err);
 
+/* served_secrets: see gw_graph_conf_t (NULL: none) */
 int gw_plan_build(gw_plan_t *p, const gw_store_t *store,
-    const gw_app_conf_t *conf, gw_err_t *err);
+    const gw_store_t *served_secrets, const gw_app_conf_t *conf,
+    gw_err_t *err);
 void gw_plan_release(gw_plan_t *p);
 
 /* The controller's own metrics (app/metrics.c). */
@@ -101,6 +103,7 @@ void gw_ctl_metrics_resources(gw_ctl_metrics_t *m, const gw_store_t *store,
 typedef struct {
     const gw_app_conf_t  *conf;
     gw_store_t            store;
+    gw_store_t            served_secrets;  /* what the live config serves */
     gw_runtime_t          rt;
     cJSON                *status;     /* the latest status List */
     int                   live_ok;    /* the last apply succeeded */

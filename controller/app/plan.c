@@ -12,7 +12,8 @@
 
 int
 gw_plan_build(gw_plan_t *p, const gw_store_t *store,
-    const gw_app_conf_t *conf, gw_err_t *err)
+    const gw_store_t *served_secrets, const gw_app_conf_t *conf,
+    gw_err_t *err)
 {
     gw_graph_conf_t   gc;
     gw_render_conf_t  rc;
@@ -24,6 +25,7 @@ gw_plan_build(gw_plan_t *p, const gw_store_t *store,
 
     gc.controller_name = conf->controller_name;
     gc.default_address = conf->default_address;
+    gc.served_secrets = served_secrets;
 
     p->graph = gw_graph_build(&p->arena, store, &gc);
     p->dp = gw_dataplane_build(&p->arena, p->graph, conf->port_offset);

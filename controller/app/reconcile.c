@@ -64,6 +64,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     memset(app, 0, sizeof(gw_ctl_t));
     app->conf = conf;
     gw_store_init(&app->store);
+    gw_store_init(&app->served_secrets);
 
     app->sfd = gw_ctl_signalfd(err);
     if (app->sfd < 0) {
@@ -130,6 +131,7 @@ gw_ctl_release(gw_ctl_t *app)
         app->admin = NULL;
     }
     gw_ctl_metrics_release(&app->metrics);
+    gw_store_release(&app->served_secrets);
     gw_runtime_stop(&app->rt);
     gw_runtime_release(&app->rt);
     gw_store_release(&app->store);
@@ -295,6 +297,41 @@ gw_ctl_record_reload(gw_ctl_t *app)
 }
 
 
+/*
+ * Copies of the Secrets the live configuration serves: a later bad edit
+ * of one of them keeps this version serving (gw_graph_conf_t).
+ */
+static void
+gw_ctl_served_secrets(gw_ctl_t *app, const gw_graph_t *g)
+{
+    size_t                 i, j, k;
+    gw_err_t               err;
+    gw_obj_t              *copy;
+    gw_store_t             fresh;
+    const gw_ggateway_t   *gw;
+    const gw_glistener_t  *l;
+
+    gw_store_init(&fresh);
+
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        for (j = 0; j < gw->nlisteners; j++) {
+            l = &gw->listeners[j];
+            for (k = 0; l->served && k < l->nsecrets; k++) {
+                if (gw_obj_decode(cJSON_Duplicate(l->secrets[k]->json, 1),
+                                  "", &copy, &err) == GW_OK)
+                {
+                    gw_store_put(&fresh, copy, NULL);
+                }
+            }
+        }
+    }
+
+    gw_store_release(&app->served_secrets);
+    app->served_secrets = fresh;
+}
+
+
 /* A configuration went live: the reload metrics. */
 static void
 gw_ctl_metrics_live(gw_ctl_t *app)
@@ -345,7 +382,8 @@ gw_ctl_reconcile(gw_ctl_t *app)
     m = &app->metrics;
     start = gw_now_ms();
     app->applied_ms = start;
-    built = gw_plan_build(&plan, &app->store, app->conf, &err) == GW_OK;
+    built = gw_plan_build(&plan, &app->store, &app->served_secrets,
+                          app->conf, &err) == GW_OK;
     gw_plan_confs(&plan, &confs);
     gw_metric_histogram_observe(m->reconcile_seconds,
                                 (gw_now_ms() - start) / 1000, NULL);
@@ -364,6 +402,7 @@ gw_ctl_reconcile(gw_ctl_t *app)
             app->live_ok = 1;
             app->ever_live = 1;
             gw_ctl_metrics_live(app);
+            gw_ctl_served_secrets(app, plan.graph);
             gw_log(GW_LOG_INFO, "configuration live", "generation",
                    gw_log_int((long long) app->rt.generation), "reload_ms",
                    gw_log_int((long long) app->rt.last_reload_ms), "pid",

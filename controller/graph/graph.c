@@ -168,6 +168,7 @@ gw_graph_build(gw_arena_t *a, const gw_store_t *store,
     g->arena = a;
     g->controller_name = conf->controller_name;
     g->default_address = conf->default_address;
+    g->served_secrets = conf->served_secrets;
 
     gw_graph_classes(g, store);
     gw_graph_gateways(g, store);

@@ -140,11 +140,19 @@ typedef struct {
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
     gw_map_t       *slices;           /* "ns/svc" -> gw_ptrs_t * */
+    const gw_store_t *served_secrets; /* see gw_graph_conf_t */
 } gw_graph_t;
 
 typedef struct {
-    const char  *controller_name;
-    const char  *default_address;
+    const char        *controller_name;
+    const char        *default_address;
+    /*
+     * The Secrets the data plane served last (or NULL): when a Secret is
+     * edited into something that is not a usable certificate, its
+     * listener says so (ResolvedRefs False) but keeps serving the version
+     * it served, so a bad edit never takes HTTPS down.
+     */
+    const gw_store_t  *served_secrets;
 } gw_graph_conf_t;
 
 gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,

@@ -13,15 +13,19 @@
 #include "validate/cert.h"
 
 
-/* Checks one certificateRef; NULL or the failure reason, *msg says why. */
+/*
+ * Checks one certificateRef; NULL or the failure reason, *msg says why.
+ * *stale: it failed, but the version of the Secret served until now is
+ * used instead (l->secrets).
+ */
 static const char *
 gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
     const gw_obj_ref_t *ref, const gw_store_t *store, const char **msg,
-    const char **note)
+    const char **note, int *stale)
 {
     gw_err_t         err;
     const char      *gwns, *ns;
-    const gw_obj_t  *secret;
+    const gw_obj_t  *secret, *served;
     gw_cert_info_t   info;
 
     gwns = l->gateway->obj->meta.namespace;
@@ -63,6 +67,20 @@ gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
     if (gw_cert_check_secret(secret->u.secret.data, &info, &err) != GW_OK) {
         *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: %s", ns,
                                ref->name, err.msg);
+
+        /* a bad edit: the version served until now keeps serving */
+        served = g->served_secrets
+                 ? gw_store_get(g->served_secrets, GW_KIND_SECRET, ns,
+                                ref->name)
+                 : NULL;
+        if (served != NULL) {
+            *msg = gw_arena_printf(g->arena, "%s; the last valid version of "
+                                   "the Secret keeps serving until it is "
+                                   "fixed", *msg);
+            l->secrets[l->nsecrets++] = served;
+            *stale = 1;
+        }
+
         return "InvalidCertificateRef";
     }
 
@@ -80,8 +98,9 @@ gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
 void
 gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
 {
+    int                   stale;
     size_t                i;
-    const char           *reason, *msg, *note, *notes;
+    const char           *reason, *r, *why, *msg, *note, *notes;
     const gw_listener_t  *spec;
 
     spec = l->spec;
@@ -99,14 +118,32 @@ gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
                               "needs tls.certificateRefs", spec->protocol);
     }
 
-    for (i = 0; reason == NULL && i < spec->ncert_refs; i++) {
+    /* every ref is checked: a stale one (last good version) goes on */
+    for (i = 0; i < spec->ncert_refs; i++) {
         note = NULL;
-        reason = gw_cert_ref_check(g, l, &spec->cert_refs[i], store, &msg,
-                                   &note);
+        stale = 0;
+        why = NULL;
+        r = gw_cert_ref_check(g, l, &spec->cert_refs[i], store, &why,
+                              &note, &stale);
+        if (r != NULL) {
+            reason = r;
+        }
+        if (why != NULL) {
+            msg = msg ? gw_arena_printf(g->arena, "%s; %s", msg, why) : why;
+        }
+        if (why != NULL && !stale) {
+            break;
+        }
         if (note != NULL) {
             notes = notes ? gw_arena_printf(g->arena, "%s; %s", notes, note)
                           : note;
         }
+    }
+
+    if (reason != NULL && i == spec->ncert_refs && l->nsecrets > 0) {
+        /* only stale references: wrong, said so, and still serving */
+        gw_conds_set(&l->conds, "ResolvedRefs", 0, reason, msg);
+        return;
     }
 
     if (reason != NULL) {

@@ -271,7 +271,8 @@ def test_rotated_secret_is_served_after_the_reload(tls):
     assert len(set(files) - set(old_files)) == 1, (old_files, files)
 
 
-def test_broken_secret_refused_and_the_rest_keeps_serving(tls):
+def test_broken_secret_refused_and_the_last_good_one_keeps_serving(tls):
+    before = served_fingerprint(tls.addr, "a.example.com")
     broken = secret_doc("a-cert", *tls.a)
     broken["data"]["tls.key"] = base64.b64encode(b"not a key\n").decode()
     tls.write(broken)
@@ -281,8 +282,16 @@ def test_broken_secret_refused_and_the_rest_keeps_serving(tls):
         return (c["status"], c["reason"]) == ("False",
                                                "InvalidCertificateRef")
     wait_for(refused, timeout=15, what="https-a InvalidCertificateRef")
-    prog = cond(tls.listener_conds("https-a"), "Programmed")
-    assert prog["status"] == "False", prog
+    c = cond(tls.listener_conds("https-a"), "ResolvedRefs")
+    assert "last valid version" in c["message"], c
+    assert "not a key" not in c["message"], c      # no key material
+
+    # a bad edit does not take HTTPS down: the version served before still
+    # is, and the listener is still programmed
+    assert served_fingerprint(tls.addr, "a.example.com") == before
+    code, body = curl(tls.addr, "a.example.com", "/mario", tls.a[0])
+    assert code == 200 and MARIO in body, (code, body[:200])
+    assert_true(tls.listener_conds("https-a"), "Programmed")
 
     # the other listener and the HTTP Gateway keep serving
     code, body = curl(tls.addr, "c.example.com", "/tetris", tls.default[0])

@@ -62,6 +62,7 @@ gw_test_graph(gw_arena_t *a, const gw_store_t *s)
 {
     gw_graph_conf_t  conf;
 
+    memset(&conf, 0, sizeof(conf));
     conf.controller_name = GW_TEST_CONTROLLER;
     conf.default_address = "127.0.0.1";
 

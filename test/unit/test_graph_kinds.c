@@ -249,6 +249,72 @@ test_https_certificate_refs(void **state)
 }
 
 
+
+/* A bad edit of a served Secret: said so, and the served version stays. */
+static void
+test_https_bad_edit_keeps_the_served_secret(void **state)
+{
+    gw_arena_t        a, certs;
+    gw_store_t        s, served;
+    gw_graph_t       *g;
+    gw_graph_conf_t   conf;
+    gw_glistener_t   *l;
+    const char       *gateway;
+
+    (void) state;
+    gw_arena_init(&a);
+    gw_arena_init(&certs);
+
+    gateway = GW_CLASS
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: gw, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  listeners:\n"
+        "  - {name: web, port: 443, protocol: HTTPS,"
+        " tls: {certificateRefs: [{name: cert}]}}\n";
+
+    /* what the live configuration serves: a good pair */
+    gw_store_init(&served);
+    gw_test_load(&served, gw_tls_secret(&certs, "infra", "cert", -1, 30, 0));
+
+    /* the store now holds an edit whose key does not match */
+    gw_store_init(&s);
+    gw_test_load(&s, gateway);
+    gw_test_load(&s, gw_tls_secret(&certs, "infra", "cert", -1, 30, 1));
+
+    memset(&conf, 0, sizeof(conf));
+    conf.controller_name = GW_TEST_CONTROLLER;
+    conf.default_address = "127.0.0.1";
+    conf.served_secrets = &served;
+    g = gw_graph_build(&a, &s, &conf);
+
+    l = gw_listener(g, "web");
+    gw_check_cond(gw_lcond(g, "web", "ResolvedRefs"), "False",
+                  "InvalidCertificateRef");
+    assert_non_null(strstr(gw_lcond(g, "web", "ResolvedRefs")->message,
+                           "last valid version"));
+    gw_check_cond(gw_lcond(g, "web", "Accepted"), "True", "Accepted");
+    assert_true(l->accepted && l->served);
+    assert_int_equal(l->nsecrets, 1);
+    assert_ptr_equal(l->secrets[0],
+                     gw_store_get(&served, GW_KIND_SECRET, "infra", "cert"));
+
+    /* never served before: refused as always */
+    gw_arena_release(&a);
+    gw_arena_init(&a);
+    conf.served_secrets = NULL;
+    g = gw_graph_build(&a, &s, &conf);
+    gw_check_cond(gw_lcond(g, "web", "Programmed"), "False", "Invalid");
+    assert_int_equal(gw_listener(g, "web")->nsecrets, 0);
+
+    gw_arena_release(&a);
+    gw_arena_release(&certs);
+    gw_store_release(&s);
+    gw_store_release(&served);
+}
+
 static const char  gw_mixed[] =
     GW_CLASS
     "apiVersion: gateway.networking.k8s.io/v1\n"
@@ -760,6 +826,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_https_certificate_refs),
+        cmocka_unit_test(test_https_bad_edit_keeps_the_served_secret),
         cmocka_unit_test(test_supported_kinds_and_programmed),
         cmocka_unit_test(test_tls_terminate_and_route_kinds),
         cmocka_unit_test(test_conflicts),
