@@ -185,7 +185,11 @@ struct gw_informers_s {
 
 
 /* informer.c */
+extern const gw_kind_def_t  gw_kind_defs[];   /* GW_NKINDS entries */
+
 void gw_inf_start(gw_informer_t *in, const char *version);
+void gw_inf_list(gw_informer_t *in);
+void gw_inf_watch(gw_informer_t *in);
 void gw_inf_stop(gw_informer_t *in, int forget);
 unsigned gw_inf_rand(gw_informers_t *inf);
 
