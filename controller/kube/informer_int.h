@@ -2,8 +2,9 @@
  * ngx-gateway: the informers' insides.  First the parts that need no API
  * server (informer_cache.c), shared with the unit tests: the object cache
  * with relist reconciliation, watch event parsing, retry backoff.  Then
- * the state shared by informer.c (LIST + WATCH per kind) and
- * informer_disc.c (which Gateway API kinds are served).
+ * the state shared by informer.c (LIST + WATCH per kind),
+ * informer_disc.c (which Gateway API kinds are served) and
+ * informer_set.c (the set of informers, its timers and lookups).
  */
 
 #ifndef GW_KUBE_INFORMER_INT_H
