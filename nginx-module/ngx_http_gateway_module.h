@@ -16,6 +16,8 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+
+#include "ngx_gateway_tag_args.h"
 #include <ngx_http.h>
 
 
@@ -27,8 +29,8 @@
 #define NGX_HTTP_GATEWAY_UPSTREAM     3
 #define NGX_HTTP_GATEWAY_PEER         4
 
-#define NGX_HTTP_GATEWAY_MAX_FIELDS   3
-#define NGX_HTTP_GATEWAY_MAX_VALUE    512
+#define NGX_HTTP_GATEWAY_MAX_FIELDS   NGX_GATEWAY_MAX_FIELDS
+#define NGX_HTTP_GATEWAY_MAX_VALUE    NGX_GATEWAY_MAX_VALUE
 
 #define NGX_HTTP_GATEWAY_ZONE_NAME    "ngx_http_gateway"
 #define NGX_HTTP_GATEWAY_ZONE_SIZE    (1024 * 1024)
@@ -36,10 +38,7 @@
 
 /* a key=value parameter of a tag directive, a field of the report */
 
-typedef struct {
-    ngx_str_t                         name;
-    ngx_uint_t                        required;
-} ngx_http_gateway_field_t;
+typedef ngx_gateway_field_t  ngx_http_gateway_field_t;
 
 
 typedef struct {

@@ -1,3 +1,4 @@
+
 /*
  * ngx_http_gateway_module: the Gateway API names of a request as
  * variables, for the access log:

@@ -18,21 +18,19 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+
+#include "ngx_gateway_tag_args.h"
 #include <ngx_stream.h>
 
 #include "ngx_stream_gateway_zone.h"
 
 
-#define NGX_STREAM_GATEWAY_MAX_FIELDS   3
-#define NGX_STREAM_GATEWAY_MAX_VALUE    512
+#define NGX_STREAM_GATEWAY_MAX_FIELDS   NGX_GATEWAY_MAX_FIELDS
+#define NGX_STREAM_GATEWAY_MAX_VALUE    NGX_GATEWAY_MAX_VALUE
 
 
 /* a key=value parameter of a tag directive */
-
-typedef struct {
-    ngx_str_t                         name;
-    ngx_uint_t                        required;
-} ngx_stream_gateway_field_t;
+typedef ngx_gateway_field_t  ngx_stream_gateway_field_t;
 
 
 /*

@@ -120,84 +120,13 @@ static ngx_stream_gateway_tag_t *
 ngx_stream_gateway_tag_parse(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_uint_t kind, ngx_stream_gateway_field_t *fields)
 {
-    u_char                    *p, *eq, *last;
-    ngx_str_t                 *value, name;
-    ngx_str_t                  values[NGX_STREAM_GATEWAY_MAX_FIELDS];
-    ngx_uint_t                 i, f;
+    ngx_int_t                  n;
+    ngx_str_t                  values[NGX_GATEWAY_MAX_FIELDS];
     ngx_stream_gateway_tag_t  *tag;
 
-    ngx_memzero(values, sizeof(values));
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        last = value[i].data + value[i].len;
-        eq = ngx_strlchr(value[i].data, last, '=');
-
-        if (eq == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\" in \"%V\", "
-                               "it must be key=value", &value[i],
-                               &cmd->name);
-            return NULL;
-        }
-
-        name.data = value[i].data;
-        name.len = eq - value[i].data;
-
-        for (f = 0; fields[f].name.len; f++) {
-            if (fields[f].name.len == name.len
-                && ngx_strncmp(fields[f].name.data, name.data, name.len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (fields[f].name.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown key \"%V\" in \"%V\"",
-                               &name, &cmd->name);
-            return NULL;
-        }
-
-        if (values[f].data) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate key \"%V\" in \"%V\"",
-                               &name, &cmd->name);
-            return NULL;
-        }
-
-        values[f].data = eq + 1;
-        values[f].len = last - (eq + 1);
-
-        if (values[f].len == 0
-            || values[f].len > NGX_STREAM_GATEWAY_MAX_VALUE)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid length of \"%V\" in \"%V\", "
-                               "it must be 1 to %d characters", &name,
-                               &cmd->name, NGX_STREAM_GATEWAY_MAX_VALUE);
-            return NULL;
-        }
-
-        for (p = values[f].data; p < last; p++) {
-            if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\') {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid character in \"%V\" in \"%V\"",
-                                   &name, &cmd->name);
-                return NULL;
-            }
-        }
-    }
-
-    for (f = 0; fields[f].name.len; f++) {
-        if (fields[f].required && values[f].data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\" needs \"%V=\"",
-                               &cmd->name, &fields[f].name);
-            return NULL;
-        }
+    n = ngx_gateway_tag_args(cf, cmd, fields, values);
+    if (n == NGX_ERROR) {
+        return NULL;
     }
 
     tag = ngx_pcalloc(cf->pool, sizeof(ngx_stream_gateway_tag_t));
@@ -205,7 +134,7 @@ ngx_stream_gateway_tag_parse(ngx_conf_t *cf, ngx_command_t *cmd,
         return NULL;
     }
 
-    if (ngx_stream_gateway_tag_add(cf, tag, kind, fields, values, f)
+    if (ngx_stream_gateway_tag_add(cf, tag, kind, fields, values, n)
         != NGX_OK)
     {
         return NULL;
