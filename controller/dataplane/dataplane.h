@@ -135,8 +135,6 @@ typedef struct {
     gw_ptrs_t            candidates; /* gw_dp_candidate_t *, seq order */
     gw_map_t            *by_target;  /* target -> gw_dp_candidate_t */
     int                  has_root;
-    int                  grpc;      /* carries a GRPCRoute: unmatched gRPC
-                                       requests answer UNIMPLEMENTED */
 } gw_dp_server_t;
 
 /* A listener hostname and the listener's name, for the SNI map. */

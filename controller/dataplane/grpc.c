@@ -15,7 +15,12 @@
  * and header matches as an HTTPRoute's.  A rule without matches matches
  * every call.  What the rule does is the location's grpc_pass, to one
  * upstream or to a weighted split; a rule without a usable backend
- * answers UNAVAILABLE (14) as a gRPC status.
+ * answers UNAVAILABLE (14) as a gRPC status: HTTP 200, content-type
+ * application/grpc and a grpc-status trailer (add_trailer; a 204 would
+ * lose its content-type, which grpc-go insists on).  A call no match
+ * takes gets the server's 404, which gRPC clients read as UNIMPLEMENTED
+ * (gRPC's HTTP-to-status mapping); a grpc-status 12 through error_page
+ * made nginx 1.22 reset the stream when the call had a body.
  *
  * The graph does not check GRPCRoute matches yet, so this file does what
  * nginx needs: a match that could not be written safely (a service or
@@ -234,6 +239,5 @@ gw_dp_grpc_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         loc->split = t.split;
 
         gw_dp_candidate_add(ctx, s, &m, tier, prefix, loc, target);
-        s->grpc = 1;
     }
 }

@@ -544,10 +544,6 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
             gw_view_set(sv, "hostname", s->hostname);
         }
         gw_view_set_flag(sv, "has_root", s->has_root);
-        if (s->grpc) {
-            gw_view_set_flag(sv, "grpc_server", 1);
-            gw_view_set_flag(root, "grpc_used", 1);
-        }
 
         if (l->ssl) {
             gw_render_server_tls(sv, l, s, index, conf);
