@@ -129,7 +129,13 @@ gw_dp_add_attachment(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
     size_t  i;
 
     for (i = 0; i < at->route->nrules; i++) {
-        if (at->route->rules[i].valid) {
+        if (!at->route->rules[i].valid) {
+            continue;
+        }
+
+        if (at->route->kind == GW_KIND_GRPCROUTE) {
+            gw_dp_grpc_rule(ctx, s, at->route, &at->route->rules[i], tier);
+        } else {
             gw_dp_add_rule(ctx, s, at->route, &at->route->rules[i], tier);
         }
     }
@@ -378,8 +384,15 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
             gw_ptrs_push(a, &l->listeners, gl);
             for (k = 0; k < gl->attachments.n; k++) {
                 at = gl->attachments.items[k];
-                if (gw_listener_serves(gl, at->route->kind)) {
-                    gw_ptrs_push(a, &l->attachments, at);
+                if (!gw_listener_serves(gl, at->route->kind)) {
+                    continue;
+                }
+
+                gw_ptrs_push(a, &l->attachments, at);
+
+                /* gRPC needs HTTP/2: ALPN offers h2 on this port */
+                if (at->route->kind == GW_KIND_GRPCROUTE) {
+                    l->http2 = 1;
                 }
             }
         }

@@ -62,6 +62,8 @@ typedef struct {
     const char        *redirect_repl;
     gw_dp_candidate_t **candidates; /* gateway_match, precedence order */
     size_t             ncandidates;
+    int                grpc;        /* a GRPCRoute's: grpc_pass, and a
+                                       status answers as gRPC status */
 } gw_dp_location_t;
 
 /* Where a path match puts a candidate among those of a location. */
@@ -146,6 +148,8 @@ typedef struct {
     int          port;
     int          is_v6;
     int          ssl;           /* HTTPS listeners: nginx terminates TLS */
+    int          http2;         /* HTTPS carrying GRPCRoutes: ALPN offers
+                                   h2 beside http/1.1 */
     const char  *gateway;       /* ns/name */
     gw_ptrs_t    servers;       /* gw_dp_server_t *, sorted by hostname */
     gw_map_t    *by_host;

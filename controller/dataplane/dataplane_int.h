@@ -47,6 +47,13 @@ void gw_dp_candidate_add(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
     const gw_http_match_t *m, int tier, const char *prefix,
     gw_dp_location_t *action, const char *target);
 
+/*
+ * The matches of a GRPCRoute rule as candidates of server s (grpc.c),
+ * each with a location that passes it on with grpc_pass.
+ */
+void gw_dp_grpc_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s,
+    const gw_groute_t *r, const gw_grule_t *rule, int tier);
+
 /* qsort order of candidate pointers: the spec's precedence. */
 int gw_dp_candidate_cmp(const void *a, const void *b);
 

@@ -429,7 +429,15 @@ gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
         return gw_listener_stream_kind(l->spec, &carried) && kind == carried;
     }
 
-    return l->served && kind == GW_KIND_HTTPROUTE;
+    /*
+     * GRPCRoutes only where ALPN can pick h2 beside http/1.1: a plain-text
+     * "listen ... http2" would refuse HTTP/1.1, so HTTP listeners do not
+     * carry them yet (h2c).
+     */
+    return l->served
+           && (kind == GW_KIND_HTTPROUTE
+               || (kind == GW_KIND_GRPCROUTE
+                   && strcmp(l->spec->protocol, "HTTPS") == 0));
 }
 
 

@@ -162,6 +162,9 @@ typedef struct {
 
 #define GW_RENDER_OWN_HEADERS  4
 
+/* The gRPC status of a GRPCRoute rule without a usable backend. */
+#define GW_GRPC_UNAVAILABLE  14
+
 typedef struct {
     gw_render_header_t  *items;
     size_t               n;
@@ -335,6 +338,28 @@ gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
 }
 
 
+/*
+ * What a GRPCRoute rule does (http.tmpl, "grpc"): grpc_pass, or, without
+ * a backend it can use, UNAVAILABLE as a gRPC status.
+ */
+static void
+gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
+{
+    gw_view_set_flag(v, "grpc", 1);
+
+    if (loc->status != 0) {
+        gw_view_set_int(v, "grpc_status", GW_GRPC_UNAVAILABLE);
+        return;
+    }
+
+    if (loc->split != NULL) {
+        gw_view_set(v, "split", loc->split->var);
+    } else {
+        gw_view_set(v, "upstream", loc->upstream);
+    }
+}
+
+
 /* What one rule does: the body of its location or named location. */
 static void
 gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
@@ -345,6 +370,12 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
         gw_view_set(v, "tag_route", loc->route);
     }
     gw_view_set_int(v, "rule", (long long) loc->rule);
+    gw_view_set(v, "route_kind", loc->grpc ? "GRPCRoute" : "HTTPRoute");
+
+    if (loc->grpc) {
+        gw_render_grpc_rule(v, loc);
+        return;
+    }
 
     gw_render_response_headers(v, loc->response);
 
@@ -498,6 +529,8 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
     gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
                                                          : "%s:%d",
                                              l->address, l->port));
+    gw_view_set_flag(v, "http2", l->http2);
+
     if (l->ssl) {
         gw_render_sni(v, l, index);
         gw_view_set_flag(root, "ssl_used", 1);
