@@ -175,6 +175,12 @@ gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
 static const char *
 gw_route_unserved(gw_graph_t *g, const gw_groute_t *r)
 {
+    if (r->kind == GW_KIND_GRPCROUTE) {
+        return "Route is accepted; no traffic reaches it yet: GRPCRoutes "
+               "are served on HTTPS listeners only (gRPC over plain-text "
+               "HTTP/2 next to HTTP/1.1 is not implemented yet)";
+    }
+
     if (r->kind != GW_KIND_HTTPROUTE) {
         return gw_arena_printf(g->arena, "Route is accepted; no traffic "
                                "reaches it yet: %ss are not implemented "

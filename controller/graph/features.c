@@ -23,8 +23,9 @@ const char *const  gw_supported_features[] = {
 
 /*
  * Not listed although the graph resolves them: GRPCRoute (its status
- * cases pass, but the data plane does not carry its traffic everywhere
- * the conformance suite sends it), and the extended HTTPRoute features
+ * cases pass, but the data plane carries it on HTTPS listeners only,
+ * while the conformance suite sends it over plain-text HTTP/2 too), and
+ * the extended HTTPRoute features
  * the data plane implements (matching, filters, redirects) until their
  * extended cases are replayed.
  */

@@ -1,15 +1,131 @@
 /*
  * ngx-gateway: the rules of GRPCRoutes, TLSRoutes, TCPRoutes and
  * UDPRoutes.  The graph resolves their attachment and backends like an
- * HTTPRoute's.  stream{} serves the L4 kinds (dataplane/stream.c); the
- * data plane does not serve GRPCRoutes yet, which the status says
- * (attach.c), so no rule is refused here for what nginx would need.
+ * HTTPRoute's.  stream{} serves the L4 kinds (dataplane/stream.c);
+ * GRPCRoutes are served on HTTPS listeners (dataplane/grpc.c), so a
+ * GRPCRoute rule nginx could not carry as written is refused here, with
+ * the reason in the route's status.
  */
 
 #include <string.h>
 
 #include "graph/graph.h"
 #include "validate/names.h"
+#include "validate/regex.h"
+
+
+/* 1 when every character of s is a letter, a digit or one of extra. */
+static int
+gw_chars_ok(const char *s, const char *extra)
+{
+    for ( ; *s != '\0'; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+              || (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* 1 when s has no control characters. */
+static int
+gw_chars_printable(const char *s)
+{
+    for ( ; *s != '\0'; s++) {
+        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* A part of a gRPC method match (service or method); NULL when usable. */
+static const char *
+gw_grpc_part_check(gw_graph_t *g, const char *type, const char *what,
+    const char *value, const char *extra)
+{
+    gw_err_t  err;
+
+    if (value == NULL) {
+        return NULL;
+    }
+
+    if (strcmp(type, "RegularExpression") == 0) {
+        if (gw_valid_regex(value, &err) != GW_OK) {
+            return gw_arena_printf(g->arena, "%s regex: %s", what, err.msg);
+        }
+        return NULL;
+    }
+
+    if (!gw_chars_ok(value, extra)) {
+        return gw_arena_printf(g->arena, "%s \"%s\" has characters a gRPC "
+                               "%s cannot have", what, value, what);
+    }
+
+    return NULL;
+}
+
+
+/* Why a GRPCRoute rule cannot be served as written, or NULL. */
+static const char *
+gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
+{
+    size_t                  i, j;
+    gw_err_t                err;
+    const char             *why;
+    const gw_kv_match_t    *h;
+    const gw_grpc_match_t  *m;
+
+    if (rule->nfilters > 0) {
+        return gw_arena_printf(g->arena, "filter type %s is not supported "
+                               "on GRPCRoutes yet", rule->filters[0]);
+    }
+
+    for (i = 0; i < rule->nmatches; i++) {
+        m = &rule->matches[i];
+
+        if (m->method != NULL) {
+            why = gw_grpc_part_check(g, m->method->type, "service",
+                                     m->method->service, "._");
+            if (why == NULL) {
+                why = gw_grpc_part_check(g, m->method->type, "method",
+                                         m->method->method, "_");
+            }
+            if (why != NULL) {
+                return gw_arena_printf(g->arena, "match %zu: %s", i, why);
+            }
+        }
+
+        for (j = 0; j < m->nheaders; j++) {
+            h = &m->headers[j];
+            if (!gw_chars_ok(h->name, "-")) {
+                return gw_arena_printf(g->arena, "match %zu: header name "
+                                       "\"%s\": only letters, digits and "
+                                       "'-' reach nginx", i, h->name);
+            }
+            if (strcmp(h->type, "RegularExpression") == 0
+                && gw_valid_regex(h->value, &err) != GW_OK)
+            {
+                return gw_arena_printf(g->arena, "match %zu: header %s "
+                                       "regex: %s", i, h->name, err.msg);
+            }
+            if (strcmp(h->type, "RegularExpression") != 0
+                && !gw_chars_printable(h->value))
+            {
+                return gw_arena_printf(g->arena, "match %zu: header %s: "
+                                       "control characters in the value",
+                                       i, h->name);
+            }
+        }
+    }
+
+    return NULL;
+}
 
 
 void
@@ -37,12 +153,23 @@ gw_route_rules_other(gw_graph_t *g, gw_groute_t *r)
     for (i = 0; i < r->nrules; i++) {
         gr = &r->rules[i];
         gr->index = i;
-        gr->valid = 1;
         gr->backend_refs = grpc ? grpc->rules[i].backends
                                 : l4->rules[i].backends;
         gr->nbackend_refs = grpc ? grpc->rules[i].nbackends
                                  : l4->rules[i].nbackends;
-    }
+        gr->invalid_reason = grpc ? gw_grpc_rule_check(g, &grpc->rules[i])
+                                  : NULL;
+        gr->valid = (gr->invalid_reason == NULL);
+        r->nvalid_rules += gr->valid;
 
-    r->nvalid_rules = r->nrules;
+        if (!gr->valid) {
+            /* every dropped rule is named, in rule order */
+            r->invalid = r->invalid == NULL
+                         ? gw_arena_printf(g->arena, "rule %zu: %s", i,
+                                           gr->invalid_reason)
+                         : gw_arena_printf(g->arena, "%s; rule %zu: %s",
+                                           r->invalid, i,
+                                           gr->invalid_reason);
+        }
+    }
 }

@@ -628,7 +628,7 @@ test_route_kinds_attach(void **state)
                   "Accepted");
     assert_non_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
                                     "Accepted")->message,
-                           "GRPCRoutes are not implemented"));
+                           "GRPCRoutes are served on HTTPS listeners only"));
 
     gw_arena_release(&a);
     gw_store_release(&s);
@@ -821,11 +821,68 @@ test_decode_schema(void **state)
 }
 
 
+
+/* GRPCRoute rules nginx could not carry as written: refused, said why. */
+static void
+test_grpc_rules_refused_with_a_reason(void **state)
+{
+    gw_arena_t        a;
+    gw_store_t        s;
+    gw_graph_t       *g;
+    const gw_cond_t  *c;
+
+    (void) state;
+    gw_arena_init(&a);
+
+    g = gw_build(&a, &s,
+        GW_CLASS
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: gw, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  listeners: [{name: http, port: 80, protocol: HTTP}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: GRPCRoute\n"
+        "metadata: {name: g, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: gw}]\n"
+        "  rules:\n"
+        "  - matches: [{method: {service: ok.Svc, method: Get}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - filters: [{type: RequestHeaderModifier,"
+        " requestHeaderModifier: {set: [{name: x, value: y}]}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{method: {service: 'bad svc', method: Get}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{method: {type: RegularExpression,"
+        " service: 'a(', method: Get}}]\n"
+        "    backendRefs: [{name: svc, port: 80}]\n");
+
+    /* one rule is fine: accepted, the three others dropped and named */
+    gw_check_cond(gw_rcond(g, "GRPCRoute", "g", "Accepted"), "True",
+                  "Accepted");
+    c = gw_rcond(g, "GRPCRoute", "g", "PartiallyInvalid");
+    assert_non_null(c);
+    assert_string_equal(c->status, "True");
+    assert_non_null(strstr(c->message, "rule 1: filter type "
+                           "RequestHeaderModifier is not supported on "
+                           "GRPCRoutes yet"));
+    assert_non_null(strstr(c->message, "rule 2: match 0: service "
+                           "\"bad svc\""));
+    assert_non_null(strstr(c->message, "rule 3: match 0: service regex"));
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_https_certificate_refs),
+        cmocka_unit_test(test_grpc_rules_refused_with_a_reason),
         cmocka_unit_test(test_https_bad_edit_keeps_the_served_secret),
         cmocka_unit_test(test_supported_kinds_and_programmed),
         cmocka_unit_test(test_tls_terminate_and_route_kinds),
