@@ -3,6 +3,8 @@
 #   make          build build/ngx-gateway and the nginx module
 #   make test     install what is missing, build, run every test suite
 #   make demo     run the games walkthrough on this machine
+#   make crds     install the Gateway API v1.6.1 CRDs with kubectl
+#                 (CHANNEL=experimental for TLS/TCP/UDP routes)
 #   make bench    render / memory / reload benchmarks (docs/benchmarks.md)
 #   make bench-module, make bench-stream
 #                 the nginx modules' cost, side by side (docs/benchmarks.md)
@@ -39,7 +41,8 @@ STREAM_MODULE := $(BUILD)/ngx_stream_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps module test unit unit-asan golden integration conformance \
-        kube chart demo bench bench-module bench-stream clean check-style
+        kube chart crds demo bench bench-module bench-stream clean \
+        check-style
 
 all: $(BUILD)/ngx-gateway $(MODULE) $(STREAM_MODULE) $(BUILD)/kube-probe
 
@@ -132,6 +135,12 @@ chart: all
 
 test: $(DEPS_STAMP)
 	@bash test/run-all.sh
+
+# The CRDs come from the Gateway API release (the chart does not install
+# them); kubectl uses the current context.
+CHANNEL ?= standard
+crds:
+	@bash deploy/crds.sh $(CHANNEL)
 
 demo: all
 	@bash examples/games/demo.sh

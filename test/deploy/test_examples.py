@@ -42,12 +42,10 @@ def listener_conditions(gw, name):
 
 
 def https_today(conds):
-    """HTTPS termination is being built: today UnsupportedProtocol; once it
-    lands, the listener must be accepted with its Secret resolved."""
-    if conds["Accepted"]["status"] == "False":
-        assert conds["Accepted"]["reason"] == "UnsupportedProtocol"
-    else:
-        assert conds["ResolvedRefs"]["status"] == "True", conds
+    """nginx terminates HTTPS: the listener is accepted, its Secret
+    resolved, and it is programmed."""
+    for t in ("Accepted", "ResolvedRefs", "Programmed"):
+        assert conds[t]["status"] == "True", conds
 
 
 @pytest.mark.parametrize("env, tls", [("dev", False), ("staging", True),

@@ -13,6 +13,9 @@ mkdir "$work/manifests"
 
 bash examples/cert-manager/standalone/make-secret.sh game.example.com \
     "$work/manifests/secret.yaml"
+# the certificate alone, for curl --cacert (self-signed: it is its own CA)
+sed -n 's/^  tls.crt: //p' "$work/manifests/secret.yaml" | base64 -d \
+    > "$work/tls.crt"
 cp examples/cert-manager/gateway.yaml \
     examples/cert-manager/standalone/gatewayclass.yaml \
     examples/cert-manager/standalone/backend.yaml "$work/manifests/"
@@ -23,6 +26,7 @@ cp examples/cert-manager/gateway.yaml \
 offset=0
 [ "$(id -u)" -ne 0 ] && offset=8000
 echo "run: curl -H 'Host: game.example.com' http://127.0.0.1:$((80 + offset))/"
+echo "run: curl --cacert $work/tls.crt --resolve game.example.com:$((443 + offset)):127.0.0.1 https://game.example.com:$((443 + offset))/"
 echo "run: status: build/ngx-gateway status --state-dir $work/state -o describe"
 ./build/ngx-gateway run -f "$work/manifests" --state-dir "$work/state" \
     --port-offset "$offset"
