@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 
 here=examples/grpcroute
 work=$(mktemp -d /tmp/ngx-gateway-grpcroute.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$work"' EXIT
 mkdir "$work/manifests"
 
 cp "$here/gateway.yaml" "$here/grpcroute.yaml" "$here/backends.yaml" \
