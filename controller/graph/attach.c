@@ -177,8 +177,9 @@ gw_route_unserved(gw_graph_t *g, const gw_groute_t *r)
 {
     if (r->kind == GW_KIND_GRPCROUTE) {
         return "Route is accepted; no traffic reaches it yet: GRPCRoutes "
-               "are served on HTTPS listeners only (gRPC over plain-text "
-               "HTTP/2 next to HTTP/1.1 is not implemented yet)";
+               "are served on programmed HTTPS listeners only (see their "
+               "Programmed condition; gRPC over plain-text HTTP/2 next to "
+               "HTTP/1.1 is not implemented yet)";
     }
 
     if (r->kind != GW_KIND_HTTPROUTE) {

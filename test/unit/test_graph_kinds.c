@@ -628,7 +628,7 @@ test_route_kinds_attach(void **state)
                   "Accepted");
     assert_non_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
                                     "Accepted")->message,
-                           "GRPCRoutes are served on HTTPS listeners only"));
+                           "GRPCRoutes are served on programmed HTTPS"));
 
     gw_arena_release(&a);
     gw_store_release(&s);
