@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 
 here=examples/mixed-gateway
 work=$(mktemp -d /tmp/ngx-gateway-mixed.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$work"' EXIT
 mkdir "$work/manifests"
 
 if [ "${1:-}" = --seed ]; then

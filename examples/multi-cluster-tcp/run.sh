@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 
 here=examples/multi-cluster-tcp
 work=$(mktemp -d /tmp/ngx-gateway-multicluster.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$work"' EXIT
 
 /usr/bin/python3 examples/mixed-gateway/backends/line_echo.py \
     --listen 127.0.0.33:3306 --name mysql-db &

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 work=$(mktemp -d /tmp/ngx-gateway-cert.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$work"' EXIT
 mkdir "$work/manifests"
 
 bash examples/cert-manager/standalone/make-secret.sh game.example.com \
