@@ -75,7 +75,7 @@ gw_render_tag_ok(const char *s)
 size_t
 gw_render_zone_size(const gw_dp_t *dp)
 {
-    size_t                   i, j, k, need, size, peers;
+    size_t                   i, j, k, need, peers;
     const gw_dp_listen_t    *l;
     const gw_dp_server_t    *s;
     const gw_dp_location_t  *loc;
@@ -109,6 +109,15 @@ gw_render_zone_size(const gw_dp_t *dp)
                 + peers * 64;
     }
 
+    return gw_render_zone_round(need);
+}
+
+
+size_t
+gw_render_zone_round(size_t need)
+{
+    size_t  size;
+
     /* twice what is needed, in steps that double: a new size is a new
      * zone (the counters restart), so it should rarely change */
     size = GW_ZONE_MIN;
@@ -120,7 +129,7 @@ gw_render_zone_size(const gw_dp_t *dp)
 }
 
 
-static void
+void
 gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 {
     size_t      i;

@@ -8,6 +8,7 @@
 
 #include "core/gw_buf.h"
 #include "dataplane/dataplane.h"
+#include "render/tmpl.h"
 
 typedef struct {
     const char  *state_dir;       /* absolute; validated by gw_render_path */
@@ -36,6 +37,12 @@ typedef struct {
  * twice what its series need, a power of two from 1m up.
  */
 size_t gw_render_zone_size(const gw_dp_t *dp);
+
+/* A zone size for need bytes of series: twice that, a doubling of 1m. */
+size_t gw_render_zone_round(size_t need);
+
+/* Appends the split_clients view of s to root's "splits" (http, stream). */
+void gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s);
 
 /* The http{} data plane (conf/http.conf). */
 int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,

@@ -12,7 +12,7 @@
 size_t
 gw_render_stream_zone_size(const gw_dp_stream_t *s)
 {
-    size_t                        i, need, size, peers;
+    size_t                        i, need, peers;
     const gw_dp_upstream_t       *u;
     const gw_dp_stream_server_t  *sv;
 
@@ -32,40 +32,7 @@ gw_render_stream_zone_size(const gw_dp_stream_t *s)
     }
 
     /* as for http{}: a new size is a new zone, so it grows in doublings */
-    size = GW_ZONE_MIN;
-    while (size < 2 * need) {
-        size *= 2;
-    }
-
-    return size;
-}
-
-
-static void
-gw_render_stream_split(gw_arena_t *a, gw_view_t *root,
-    const gw_dp_split_t *sp)
-{
-    size_t      i;
-    long        bp;
-    gw_view_t  *v, *sv;
-
-    v = gw_view_add(root, "splits");
-    gw_view_set(v, "var", sp->var);
-
-    /* basis points, the last share takes the remainder ("*") */
-    for (i = 0; i < sp->nshares; i++) {
-        sv = gw_view_add(v, "shares");
-        gw_view_set(sv, "upstream", sp->shares[i].upstream);
-
-        if (i == sp->nshares - 1) {
-            gw_view_set(sv, "percent", "*");
-            break;
-        }
-
-        bp = (long) sp->shares[i].weight * 10000 / sp->total;
-        gw_view_set(sv, "percent", gw_arena_printf(a, "%ld.%02ld%%",
-                                                   bp / 100, bp % 100));
-    }
+    return gw_render_zone_round(need);
 }
 
 
@@ -172,7 +139,7 @@ gw_render_stream(const gw_dp_stream_t *s, const gw_render_conf_t *conf,
     }
 
     for (i = 0; i < s->splits.n; i++) {
-        gw_render_stream_split(&a, root, s->splits.items[i]);
+        gw_render_split(&a, root, s->splits.items[i]);
     }
 
     for (i = 0; i < s->servers.n; i++) {
