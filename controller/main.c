@@ -60,7 +60,12 @@ static const char  *gw_usage =
     "      --external-nginx        nginx runs beside the controller (its own\n"
     "                              container, same state dir): signal it\n"
     "                              through STATE_DIR/nginx.pid, never start\n"
-    "                              or stop it\n"
+    "                              or stop it; its access log (JSON) and\n"
+    "                              error log also go to its stdout and\n"
+    "                              stderr (kubectl logs -c nginx)\n"
+    "      --no-stdio-logs         not on nginx's stdout/stderr (a runtime\n"
+    "                              that does not give the container's user\n"
+    "                              its stdio: nginx could not open them)\n"
     "      --templates DIR         load templates from DIR (development)\n"
     "      --log-level LEVEL       debug, info, warn, error (default info)\n"
     "      --log-format FORMAT     logfmt or json (default logfmt)\n"
@@ -104,6 +109,7 @@ enum {
     GW_OPT_NO_LEADER,
     GW_OPT_PUBLISH,
     GW_OPT_EXTERNAL,
+    GW_OPT_NO_STDIO_LOGS,
     GW_OPT_LEASE_DURATION,
     GW_OPT_LEASE_RENEW,
     GW_OPT_LEASE_RETRY
@@ -183,6 +189,7 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
         { "no-leader-election", no_argument, NULL, GW_OPT_NO_LEADER },
         { "publish-service", required_argument, NULL, GW_OPT_PUBLISH },
         { "external-nginx", no_argument, NULL, GW_OPT_EXTERNAL },
+        { "no-stdio-logs", no_argument, NULL, GW_OPT_NO_STDIO_LOGS },
         { "lease-duration", required_argument, NULL, GW_OPT_LEASE_DURATION },
         { "lease-renew-deadline", required_argument, NULL,
           GW_OPT_LEASE_RENEW },
@@ -289,6 +296,9 @@ gw_cli_parse(gw_cli_t *cli, int argc, char **argv)
             break;
         case GW_OPT_EXTERNAL:
             cli->app.external_nginx = 1;
+            break;
+        case GW_OPT_NO_STDIO_LOGS:
+            cli->app.no_stdio_logs = 1;
             break;
         case GW_OPT_LEASE_DURATION:
         case GW_OPT_LEASE_RENEW:

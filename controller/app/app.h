@@ -33,6 +33,7 @@ typedef struct {
     const char  *admin_address;    /* NULL: no admin endpoint */
     int          admin_required;   /* 0: a busy address is only a warning */
     int          external_nginx;   /* nginx runs in its own container */
+    int          no_stdio_logs;    /* with it: no logs on nginx's stdio */
 
     /* Kubernetes mode */
     const char  *kubeconfig;       /* NULL: $KUBECONFIG or in-cluster */

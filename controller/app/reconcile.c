@@ -82,6 +82,7 @@ gw_ctl_init(gw_ctl_t *app, const gw_app_conf_t *conf, gw_err_t *err)
     app->rt.worker_processes = conf->worker_processes;
     app->rt.stream_module_path = conf->stream_module_path;
     app->rt.external = conf->external_nginx;
+    app->rt.stdio_logs = conf->external_nginx && !conf->no_stdio_logs;
 
     if (gw_ctl_metrics_init(&app->metrics, conf->state_dir, err) != GW_OK) {
         gw_runtime_release(&app->rt);

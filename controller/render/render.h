@@ -16,8 +16,8 @@ typedef struct {
     const char  *stream_module_path;  /* ngx_stream_gateway_module.so */
     uint64_t     generation;
     int          worker_processes;  /* 0: auto */
-    int          stdio_logs;      /* errors also on stderr (nginx in its
-                                     own container: kubectl logs) */
+    int          stdio_logs;      /* also log to stdout/stderr (nginx in
+                                     its own container: kubectl logs) */
 } gw_render_conf_t;
 
 /* File names inside the state directory. */

@@ -241,7 +241,7 @@ gw_write_main(gw_runtime_t *rt, const char *path, const char *http_conf,
     rc_conf.stream_module_path = rt->stream_module_path;
     rc_conf.generation = generation;
     rc_conf.worker_processes = rt->worker_processes;
-    rc_conf.stdio_logs = rt->external;
+    rc_conf.stdio_logs = rt->stdio_logs;
 
     gw_buf_init(&b);
 

@@ -26,6 +26,8 @@ typedef struct {
     int          external;         /* nginx runs beside us (its own
                                       container): signal it, never start
                                       or stop it */
+    int          stdio_logs;       /* nginx also logs to its stdout and
+                                      stderr (kubectl logs) */
     uint64_t     generation;       /* live generation, 0 = none yet */
     char        *live_http;        /* last good conf/http.conf */
     char        *live_stream;      /* last good conf/stream.conf, NULL

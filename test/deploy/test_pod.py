@@ -169,6 +169,10 @@ class Pod:
 
     def start_logged(self, name, argv, env=None):
         log = open(os.path.join(self.work, name + ".log"), "wb")
+        # as runc does for a container's stdio (fixStdioPermissions): owned
+        # by the container's user, so that it can reopen /dev/stdout
+        if os.geteuid() == 0:
+            os.fchown(log.fileno(), NOBODY, NOBODY)
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                              preexec_fn=as_pod_user, env=env)
         self.procs.append((name, p))
@@ -352,6 +356,20 @@ def test_the_chart_pod_serves_the_walkthrough(render, kube, work, backends):
                                     "game.example.com")
             assert status == 200, (game, status, pod.logs())
             assert game in body.lower()
+
+        # `kubectl logs -c nginx`: one JSON line per request on nginx's
+        # stdout, with the Gateway API names (written after the response)
+        def access_line():
+            with open(os.path.join(pod.work, "nginx.log"), "rb") as f:
+                for line in f.read().decode("utf-8", "replace").splitlines():
+                    if line.startswith("{") and '"uri":"/mario"' in line:
+                        return json.loads(line)
+            return None
+        entry = wait_for("an access log line on nginx's stdout",
+                         access_line, pod)
+        assert entry["gateway"] == "default/game-gateway", entry
+        assert entry["route"] == "default/game-route", entry
+        assert entry["backend"] == "mario-ns/mario:80", entry
 
         # the probes the chart points at
         with urllib.request.urlopen("http://127.0.0.1:%d/readyz"
