@@ -26,6 +26,13 @@ typedef struct {
     int          weight;
 } gw_dp_share_t;
 
+/*
+ * Adds weight to upstream's share among the n of shares (a new share when
+ * it has none; shares has room for it); returns the new n.
+ */
+size_t gw_dp_share_add(gw_dp_share_t *shares, size_t n,
+    const char *upstream, int weight);
+
 typedef struct {
     const char     *var;        /* variable name, without '$' */
     gw_dp_share_t  *shares;

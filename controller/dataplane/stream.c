@@ -113,7 +113,7 @@ gw_dp_stream_split(gw_dp_stream_ctx_t *ctx, gw_dp_share_t *shares, size_t n,
 static const char *
 gw_dp_stream_target(gw_dp_stream_ctx_t *ctx, const gw_groute_t *r)
 {
-    size_t               i, j, k, n, nrefs;
+    size_t               i, j, n, nrefs;
     long                 total;
     const char          *up;
     gw_dp_share_t       *shares;
@@ -143,18 +143,7 @@ gw_dp_stream_target(gw_dp_stream_ctx_t *ctx, const gw_groute_t *r)
 
             up = gw_dp_stream_upstream(ctx, b);
             total += b->weight;
-
-            for (k = 0; k < n; k++) {
-                if (strcmp(shares[k].upstream, up) == 0) {
-                    shares[k].weight += b->weight;
-                    break;
-                }
-            }
-            if (k == n) {
-                shares[n].upstream = up;
-                shares[n].weight = b->weight;
-                n++;
-            }
+            n = gw_dp_share_add(shares, n, up, b->weight);
         }
     }
 

@@ -10,6 +10,26 @@
 #include "dataplane/dataplane_int.h"
 
 
+size_t
+gw_dp_share_add(gw_dp_share_t *shares, size_t n, const char *upstream,
+    int weight)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(shares[i].upstream, upstream) == 0) {
+            shares[i].weight += weight;
+            return n;
+        }
+    }
+
+    shares[n].upstream = upstream;
+    shares[n].weight = weight;
+
+    return n + 1;
+}
+
+
 static const char *
 gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b)
 {
@@ -85,7 +105,7 @@ void
 gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t)
 {
-    size_t               i, j, n;
+    size_t               i, n;
     long                 total;
     const char          *up;
     gw_dp_share_t       *shares;
@@ -107,18 +127,7 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         /* an invalid backend's share of the traffic answers 500 */
         up = b->valid ? gw_dp_upstream(ctx, b) : GW_UPSTREAM_500;
         total += b->weight;
-
-        for (j = 0; j < n; j++) {
-            if (strcmp(shares[j].upstream, up) == 0) {
-                shares[j].weight += b->weight;
-                break;
-            }
-        }
-        if (j == n) {
-            shares[n].upstream = up;
-            shares[n].weight = b->weight;
-            n++;
-        }
+        n = gw_dp_share_add(shares, n, up, b->weight);
     }
 
     if (n == 0) {

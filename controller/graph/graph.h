@@ -167,6 +167,13 @@ void gw_graph_classes(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_gateways(gw_graph_t *g, const gw_store_t *store);
 void gw_graph_routes(gw_graph_t *g, const gw_store_t *store);
 void gw_route_rules(gw_graph_t *g, gw_groute_t *r);
+
+/* Names a dropped rule in r->invalid (PartiallyInvalid's message). */
+void gw_route_drop_rule(gw_graph_t *g, gw_groute_t *r, const gw_grule_t *gr);
+
+/* Why header (header 1) or query matches cannot be served, or NULL. */
+const char *gw_match_kv_check(gw_graph_t *g, const gw_kv_match_t *kv,
+    size_t n, int header);
 void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
 
 /* The listener's tls.certificateRefs -> its ResolvedRefs condition. */

@@ -111,7 +111,7 @@ gw_match_name_check(gw_graph_t *g, const char *what, const char *name,
 
 
 /* The header (or query parameter) matches of a match that count. */
-static const char *
+const char *
 gw_match_kv_check(gw_graph_t *g, const gw_kv_match_t *kv, size_t n,
     int header)
 {
@@ -309,6 +309,18 @@ gw_rule_check(gw_graph_t *g, const gw_groute_t *r,
 
 
 void
+gw_route_drop_rule(gw_graph_t *g, gw_groute_t *r, const gw_grule_t *gr)
+{
+    /* every dropped rule is named, in rule order */
+    r->invalid = r->invalid == NULL
+                 ? gw_arena_printf(g->arena, "rule %zu: %s", gr->index,
+                                   gr->invalid_reason)
+                 : gw_arena_printf(g->arena, "%s; rule %zu: %s", r->invalid,
+                                   gr->index, gr->invalid_reason);
+}
+
+
+void
 gw_route_rules(gw_graph_t *g, gw_groute_t *r)
 {
     size_t                 i;
@@ -336,13 +348,7 @@ gw_route_rules(gw_graph_t *g, gw_groute_t *r)
         gr->valid = (gr->invalid_reason == NULL);
         r->nvalid_rules += gr->valid;
         if (!gr->valid) {
-            /* every dropped rule is named, in rule order */
-            r->invalid = r->invalid == NULL
-                         ? gw_arena_printf(g->arena, "rule %zu: %s", i,
-                                           gr->invalid_reason)
-                         : gw_arena_printf(g->arena, "%s; rule %zu: %s",
-                                           r->invalid, i,
-                                           gr->invalid_reason);
+            gw_route_drop_rule(g, r, gr);
         }
     }
 }

@@ -30,20 +30,6 @@ gw_chars_ok(const char *s, const char *extra)
 }
 
 
-/* 1 when s has no control characters. */
-static int
-gw_chars_printable(const char *s)
-{
-    for ( ; *s != '\0'; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 /* A part of a gRPC method match (service or method); NULL when usable. */
 static const char *
 gw_grpc_part_check(gw_graph_t *g, const char *type, const char *what,
@@ -75,10 +61,8 @@ gw_grpc_part_check(gw_graph_t *g, const char *type, const char *what,
 static const char *
 gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
 {
-    size_t                  i, j;
-    gw_err_t                err;
+    size_t                  i;
     const char             *why;
-    const gw_kv_match_t    *h;
     const gw_grpc_match_t  *m;
 
     if (rule->nfilters > 0) {
@@ -101,26 +85,10 @@ gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
             }
         }
 
-        for (j = 0; j < m->nheaders; j++) {
-            h = &m->headers[j];
-            if (!gw_chars_ok(h->name, "-")) {
-                return gw_arena_printf(g->arena, "match %zu: header name "
-                                       "\"%s\": only letters, digits and "
-                                       "'-' reach nginx", i, h->name);
-            }
-            if (strcmp(h->type, "RegularExpression") == 0
-                && gw_valid_regex(h->value, &err) != GW_OK)
-            {
-                return gw_arena_printf(g->arena, "match %zu: header %s "
-                                       "regex: %s", i, h->name, err.msg);
-            }
-            if (strcmp(h->type, "RegularExpression") != 0
-                && !gw_chars_printable(h->value))
-            {
-                return gw_arena_printf(g->arena, "match %zu: header %s: "
-                                       "control characters in the value",
-                                       i, h->name);
-            }
+        /* the headers as an HTTPRoute's (graph/route.c) */
+        why = gw_match_kv_check(g, m->headers, m->nheaders, 1);
+        if (why != NULL) {
+            return gw_arena_printf(g->arena, "match %zu: %s", i, why);
         }
     }
 
@@ -163,13 +131,7 @@ gw_route_rules_other(gw_graph_t *g, gw_groute_t *r)
         r->nvalid_rules += gr->valid;
 
         if (!gr->valid) {
-            /* every dropped rule is named, in rule order */
-            r->invalid = r->invalid == NULL
-                         ? gw_arena_printf(g->arena, "rule %zu: %s", i,
-                                           gr->invalid_reason)
-                         : gw_arena_printf(g->arena, "%s; rule %zu: %s",
-                                           r->invalid, i,
-                                           gr->invalid_reason);
+            gw_route_drop_rule(g, r, gr);
         }
     }
 }

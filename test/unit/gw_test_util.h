@@ -48,6 +48,16 @@ gw_test_on_err(void *ctx, const char *file, int line, int column,
 }
 
 
+/* Asserts that condition c exists with that status and reason. */
+static __attribute__((unused)) void
+gw_check_cond(const gw_cond_t *c, const char *status, const char *reason)
+{
+    assert_non_null(c);
+    assert_string_equal(c->status, status);
+    assert_string_equal(c->reason, reason);
+}
+
+
 /* Decodes a multi-document YAML string into the store. */
 static __attribute__((unused)) void
 gw_test_load(gw_store_t *s, const char *yaml)

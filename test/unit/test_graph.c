@@ -6,15 +6,6 @@
 #include "gw_test_util.h"
 
 
-static void
-gw_check_cond(const gw_cond_t *c, const char *status, const char *reason)
-{
-    assert_non_null(c);
-    assert_string_equal(c->status, status);
-    assert_string_equal(c->reason, reason);
-}
-
-
 static gw_graph_t *
 gw_build(gw_arena_t *a, gw_store_t *s, const char *extra)
 {
