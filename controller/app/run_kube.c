@@ -70,8 +70,11 @@ gw_kapp_on_event(void *data, gw_watch_event_e ev, const char *api_version,
 
     app = data;
 
-    /* a status written by someone else is compared with ours again */
-    app->resubmit = 1;
+    /* a status written by someone else is compared with ours again (only
+     * objects whose status we write: not Services or EndpointSlices) */
+    if (strncmp(api_version, GW_GROUP "/", sizeof(GW_GROUP)) == 0) {
+        app->resubmit = 1;
+    }
 
     if (gw_kind_lookup(api_version, kind, &k) != GW_OK) {
         return;                 /* read for other reasons (ConfigMaps) */
