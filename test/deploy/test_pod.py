@@ -49,10 +49,12 @@ def free_port():
 
 
 def free_port_above(base):
-    """A free port p > base (listener port base -> offset p - base)."""
+    """A free port p > base (listener port base -> offset p - base); the
+    controller takes offsets up to 60000, and the kernel's ephemeral ports
+    go beyond base + 60000."""
     while True:
         p = free_port()
-        if p > base:
+        if base < p <= base + 60000:
             return p
 
 
