@@ -102,6 +102,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         loc->status = t.status;
         loc->upstream = t.upstream;
         loc->split = t.split;
+        loc->proxy = t.proxy;
 
         prefix = NULL;
 

@@ -10,6 +10,7 @@
 
 #include "core/gw_map.h"
 #include "dataplane/filter.h"
+#include "dataplane/proxy.h"
 #include "graph/graph.h"
 
 #define GW_UPSTREAM_500  "gw_internal_500"
@@ -19,6 +20,8 @@ typedef struct {
     const char  *service;       /* ns/name:port, for comments and metrics */
     const char **servers;       /* "127.0.0.1:8080", "[::1]:80" */
     size_t       nservers;      /* 0: no ready endpoints -> 503 */
+    int          retry;         /* each endpoint listed once per try, with
+                                   max_fails=0 (dataplane/proxy.c) */
 } gw_dp_upstream_t;
 
 typedef struct {
@@ -71,6 +74,8 @@ typedef struct {
     size_t             ncandidates;
     int                grpc;        /* a GRPCRoute's: grpc_pass, and a
                                        status answers as gRPC status */
+    const gw_dp_proxy_t *proxy;     /* HTTPRoute: protocol, timeouts,
+                                       retries; NULL: the defaults */
 } gw_dp_location_t;
 
 /* Where a path match puts a candidate among those of a location. */

@@ -22,7 +22,17 @@ typedef struct {
     int             status;
     const char     *upstream;
     gw_dp_split_t  *split;
+    gw_dp_proxy_t  *proxy;      /* NULL: HTTP/1.1, nginx's defaults */
 } gw_dp_target_t;
+
+/*
+ * The protocol, timeouts and retries of an HTTPRoute rule (proxy.c), or
+ * NULL when it has none; *copies is how many times its upstreams list
+ * each endpoint, so that nginx can retry on a Service with fewer
+ * endpoints than tries (1: no retry upstream).
+ */
+gw_dp_proxy_t *gw_dp_proxy(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
+    int *copies);
 
 void gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t);

@@ -30,16 +30,24 @@ gw_dp_share_add(gw_dp_share_t *shares, size_t n, const char *upstream,
 }
 
 
+/*
+ * The upstream of backend b; copies > 1: a retry upstream that lists each
+ * endpoint copies times (see proxy.c).
+ */
 static const char *
-gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b)
+gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies)
 {
-    size_t             i;
-    const char        *name;
+    int                k;
+    size_t             i, n;
+    const char        *name, *addr;
     gw_dp_upstream_t  *u;
 
     /* namespace and Service names are DNS labels: '_' cannot clash */
-    name = gw_arena_printf(ctx->a, "%s_%s_%d", b->namespace, b->ref->name,
-                           b->ref->port);
+    name = (copies > 1)
+           ? gw_arena_printf(ctx->a, "%s_%s_%d_x%d", b->namespace,
+                             b->ref->name, b->ref->port, copies)
+           : gw_arena_printf(ctx->a, "%s_%s_%d", b->namespace, b->ref->name,
+                             b->ref->port);
 
     u = gw_map_get(&ctx->upstreams, name);
     if (u != NULL) {
@@ -50,15 +58,19 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b)
     u->name = name;
     u->service = gw_arena_printf(ctx->a, "%s/%s:%d", b->namespace,
                                  b->ref->name, b->ref->port);
-    u->nservers = b->nendpoints;
-    u->servers = gw_arena_alloc(ctx->a, (b->nendpoints + 1) * sizeof(char *));
+    u->nservers = b->nendpoints * (size_t) copies;
+    u->retry = (copies > 1);
+    u->servers = gw_arena_alloc(ctx->a, (u->nservers + 1) * sizeof(char *));
 
+    n = 0;
     for (i = 0; i < b->nendpoints; i++) {
-        u->servers[i] = gw_arena_printf(ctx->a,
-                                        b->endpoints[i].is_v6 ? "[%s]:%d"
-                                                              : "%s:%d",
-                                        b->endpoints[i].address,
-                                        b->endpoints[i].port);
+        addr = gw_arena_printf(ctx->a,
+                               b->endpoints[i].is_v6 ? "[%s]:%d" : "%s:%d",
+                               b->endpoints[i].address,
+                               b->endpoints[i].port);
+        for (k = 0; k < copies; k++) {
+            u->servers[n++] = addr;
+        }
     }
 
     gw_map_put(&ctx->upstreams, name, u);
@@ -105,6 +117,7 @@ void
 gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t)
 {
+    int                  copies;
     size_t               i, n;
     long                 total;
     const char          *up;
@@ -112,6 +125,11 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     const gw_gbackend_t *b;
 
     memset(t, 0, sizeof(gw_dp_target_t));
+
+    copies = 1;
+    if (rule->spec != NULL) {
+        t->proxy = gw_dp_proxy(ctx, rule, &copies);
+    }
 
     shares = gw_arena_alloc(ctx->a, (rule->nbackends + 1)
                                     * sizeof(gw_dp_share_t));
@@ -125,7 +143,7 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         }
 
         /* an invalid backend's share of the traffic answers 500 */
-        up = b->valid ? gw_dp_upstream(ctx, b) : GW_UPSTREAM_500;
+        up = b->valid ? gw_dp_upstream(ctx, b, copies) : GW_UPSTREAM_500;
         total += b->weight;
         n = gw_dp_share_add(shares, n, up, b->weight);
     }

@@ -260,6 +260,16 @@ gw_backend_resolve(gw_graph_t *g, const gw_groute_t *r, gw_gbackend_t *b,
         return "UnsupportedProtocol";
     }
 
+    if (r->kind == GW_KIND_HTTPROUTE) {
+        *message = gw_backend_app_protocol_check(g, b->svc_port);
+        if (*message != NULL) {
+            *message = gw_arena_printf(g->arena, "backendRef %s/%s: %s",
+                                       b->namespace, ref->name, *message);
+            b->svc_port = NULL;
+            return "UnsupportedProtocol";
+        }
+    }
+
     gw_backend_endpoints(g, b, ref->name, store);
 
     return NULL;
@@ -304,6 +314,10 @@ gw_graph_backends(gw_graph_t *g, gw_groute_t *r, const gw_store_t *store)
                 first_message = message;
             }
         }
+    }
+
+    if (r->kind == GW_KIND_HTTPROUTE) {
+        gw_route_ext_rules(g, r);
     }
 
     r->resolved_refs.type = "ResolvedRefs";

@@ -10,6 +10,7 @@
 #ifndef GW_GRAPH_H
 #define GW_GRAPH_H
 
+#include "api/rule_ext.h"
 #include "core/gw_arena.h"
 #include "core/gw_map.h"
 #include "store/store.h"
@@ -106,6 +107,11 @@ typedef struct {
     gw_gbackend_t         *backends;
     size_t                 nbackends;
     const gw_http_filter_t *rewrite;  /* URLRewrite filter or NULL */
+    const gw_rule_ext_t    *ext;      /* timeouts, retry, session
+                                         persistence (HTTPRoute), or NULL */
+    const char             *protocol; /* to its backends: NULL (HTTP/1.1),
+                                         "kubernetes.io/h2c" or
+                                         "kubernetes.io/ws" */
 } gw_grule_t;
 
 typedef struct {
@@ -190,6 +196,17 @@ int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);
 int gw_listener_stream_kind(const gw_listener_t *spec, gw_kind_e *kind);
 void gw_graph_backends(gw_graph_t *g, gw_groute_t *r,
     const gw_store_t *store);
+
+/*
+ * An HTTPRoute's timeouts, retry, sessionPersistence and backend
+ * protocols (graph/route_ext.c), once its backends are resolved: sets
+ * each rule's ext and protocol, drops the rules nginx cannot carry.
+ */
+void gw_route_ext_rules(gw_graph_t *g, gw_groute_t *r);
+
+/* Why a Service port's appProtocol cannot carry an HTTPRoute, or NULL. */
+const char *gw_backend_app_protocol_check(gw_graph_t *g,
+    const gw_svc_port_t *port);
 
 /* ReferenceGrant: may from (group/kind in ns) refer to to (group/kind/name
  * in to_ns)? */

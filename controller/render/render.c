@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "render/proxy.h"
 #include "render/render.h"
 #include "render/tmpl.h"
 
@@ -218,13 +219,19 @@ gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
     m = loc->request;
 
     h.n = 0;
-    h.items = gw_arena_alloc(a, (GW_RENDER_OWN_HEADERS
+    h.items = gw_arena_alloc(a, (GW_RENDER_OWN_HEADERS + 1
                                  + (m ? m->nset + m->nadd + m->nremove : 0))
                                 * sizeof(gw_render_header_t));
 
     gw_render_header_put(&h, "Host", loc->host ? loc->host : "$http_host",
                          NULL);
     gw_render_header_put(&h, "Connection", NULL, "");
+    if (gw_render_proxy_ws(loc)) {
+        /* "upgrade" when the client asks, else none (keepalive) */
+        gw_render_header_put(&h, "Connection", "$gw_connection_upgrade",
+                             NULL);
+        gw_render_header_put(&h, "Upgrade", "$http_upgrade", NULL);
+    }
     gw_render_header_put(&h, "X-Forwarded-For", "$proxy_add_x_forwarded_for",
                          NULL);
     gw_render_header_put(&h, "X-Forwarded-Proto", "$scheme", NULL);
@@ -386,6 +393,7 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
         return;
     }
 
+    gw_render_proxy(v, loc);
     gw_render_response_headers(v, loc->response);
 
     if (loc->redirect != NULL) {
@@ -587,7 +595,7 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     int                      rc, port_var;
     size_t                   i, j;
     gw_arena_t               a;
-    gw_view_t               *root, *v;
+    gw_view_t               *root, *v, *sv;
     const gw_dp_upstream_t  *u;
 
     gw_arena_init(&a);
@@ -616,7 +624,9 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
             gw_view_set(v, "backend_tag", u->service);
         }
         for (j = 0; j < u->nservers; j++) {
-            gw_view_set(gw_view_add(v, "servers"), "address", u->servers[j]);
+            sv = gw_view_add(v, "servers");
+            gw_view_set(sv, "address", u->servers[j]);
+            gw_view_set_flag(sv, "no_max_fails", u->retry);
         }
     }
 
@@ -637,6 +647,7 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     }
 
     gw_view_set_flag(root, "redirect_port", port_var);
+    gw_view_set_flag(root, "ws_used", gw_render_proxy_ws_used(dp));
 
     rc = gw_tmpl_render("http", root, out, err);
 
