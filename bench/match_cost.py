@@ -454,6 +454,14 @@ def schedule(rounds, names=NAMES):
     return order
 
 
+def cpu_per_request(busy, requests):
+    """Microseconds of CPU of the nginx under test per request (None
+    without requests): its cost, whatever else limited the rate."""
+    if requests <= 0:
+        return None
+    return busy * 1e6 / requests
+
+
 def run_rounds(workload, setups, rounds, warmup, load_cpu, watch):
     """Runs of workload against setups {name: (nginx, base URL)} in
     schedule() order, after an untimed warm-up run of each; returns
@@ -474,8 +482,9 @@ def run_rounds(workload, setups, rounds, warmup, load_cpu, watch):
                                 workload.connections, workload.seconds,
                                 load_cpu, workload.headers)
         elapsed = time.monotonic() - t0
-        r["cpu"] = (100.0 * (abrun.cpu_ticks(pids) - c0) / abrun.CLK_TCK /
-                    elapsed)
+        busy = (abrun.cpu_ticks(pids) - c0) / abrun.CLK_TCK
+        r["cpu"] = 100.0 * busy / elapsed
+        r["cpu_us"] = cpu_per_request(busy, r["requests"])
         backend_cpu = (100.0 * (abrun.cpu_ticks(wpids) - w0) /
                        abrun.CLK_TCK / elapsed)
         problem = ablib.wrk_problem(r, workload.max_error_share)
@@ -486,9 +495,10 @@ def run_rounds(workload, setups, rounds, warmup, load_cpu, watch):
             raise Failure("%s exited during the run:\n%s" % (
                 ngx.name, ngx.error_tail()))
         note("%s run %2d: %9.0f req/s p99 %6.2f ms cpu %3.0f%% "
-             "(backend %3.0f%%) errors %d" % (
+             "(%s us/request; backend %3.0f%%) errors %d" % (
                  name, k // len(setups) + 1, r["rps"], r["p99_ms"],
-                 r["cpu"], backend_cpu, r["socket_errors"]))
+                 r["cpu"], ablib.fmt(r["cpu_us"], "%.1f"), backend_cpu,
+                 r["socket_errors"]))
         results[name].append(r)
     return results
 
@@ -507,7 +517,9 @@ def table(results):
     (of the medians, and per round: median and range)."""
     rows = [("requests/s", "rps", "%.0f"),
             ("p99 latency (ms)", "p99_ms", "%.2f"),
-            ("CPU of the nginx under test (% of one)", "cpu", "%.0f")]
+            ("CPU of the nginx under test (% of one)", "cpu", "%.0f"),
+            ("CPU of the nginx under test per request (us)", "cpu_us",
+             "%.1f")]
     out = ["| figure | %s | %s | %s | B/A | B/A per round: median (range)"
            " | B/C | B/C per round: median (range) |" % tuple(
                LABELS[n] for n in NAMES),
@@ -549,11 +561,14 @@ def command_line():
 def report(results, workload, n, route, rounds, warmup, pin, access_log,
            pressure_text):
     med = {n_: {k: ablib.median([r[k] for r in results[n_]])
-                for k in ("rps", "cpu")} for n_ in NAMES}
+                for k in ("rps", "cpu", "cpu_us")} for n_ in NAMES}
     cpu = {x: med[x]["cpu"] for x in NAMES}
     ba = ablib.ratio(med["B"]["rps"], med["A"]["rps"])
     bc = ablib.ratio(med["B"]["rps"], med["C"]["rps"])
     ca = ablib.ratio(med["C"]["rps"], med["A"]["rps"])
+    # what the CPU per request predicts for a saturated nginx
+    cost_ba = ablib.ratio(med["A"]["cpu_us"], med["B"]["cpu_us"])
+    cost_bc = ablib.ratio(med["C"]["cpu_us"], med["B"]["cpu_us"])
     judged_ba = ablib.judge(ba, TARGET_MATCH, cpu["A"], cpu["B"])
     judged_bc = ablib.judge(bc, TARGET_NJS, cpu["C"], cpu["B"])
     gw_cpu, load_cpu = pin
@@ -588,6 +603,11 @@ def report(results, workload, n, route, rounds, warmup, pin, access_log,
         "%s of path-only requests/s (C/A)." % (
             TARGET_MATCH, judged_ba, TARGET_NJS, TARGET_NJS, judged_bc,
             ablib.fmt(ca, "%.3f")),
+        "",
+        "From the CPU per request instead (less sensitive to other work on "
+        "the machine; the requests/s a saturated nginx would reach): B/A "
+        "%s, B/C %s." % (ablib.fmt(cost_ba, "%.3f"),
+                         ablib.fmt(cost_bc, "%.3f")),
     ]
     return "\n".join(lines) + "\n"
 
@@ -597,6 +617,23 @@ def njs_version():
                         "libnginx-mod-http-js"], capture_output=True,
                        text=True)
     return p.stdout.strip() if p.returncode == 0 else "unknown"
+
+
+def start(session, n, port, pin, access_log):
+    """The backend and the setups A, B and C with n routes, each checked
+    with check_routing(); (backend nginx, {name: (nginx, base URL)})."""
+    gw_cpu, load_cpu = pin
+    backend = session.nginx("backend", backend_conf(port + 1, load_cpu),
+                            [(BACKEND_ADDR, port + 1)])
+    setups = {}
+    for name in NAMES:
+        addr = GATEWAY_ADDRS[name]
+        main_text = prepare(session.work, name, n, port, gw_cpu, access_log)
+        ngx = session.nginx(name, lambda root, t=main_text: t,
+                            [(addr, port)])
+        check_routing(name, addr, port, n // 2)
+        setups[name] = (ngx, "http://%s:%d" % (addr, port))
+    return backend, setups
 
 
 # --- main -------------------------------------------------------------------
@@ -626,17 +663,8 @@ def main():
 
     session = abrun.Session("ngx-gateway-bench-match.")
     try:
-        backend = session.nginx("backend", backend_conf(port + 1, load_cpu),
-                                [(BACKEND_ADDR, port + 1)])
-        setups = {}
-        for name in NAMES:
-            addr = GATEWAY_ADDRS[name]
-            main_text = prepare(session.work, name, n, port, gw_cpu,
+        backend, setups = start(session, n, port, (gw_cpu, load_cpu),
                                 access_log)
-            ngx = session.nginx(name, lambda root, t=main_text: t,
-                                [(addr, port)])
-            check_routing(name, addr, port, route)
-            setups[name] = (ngx, "http://%s:%d" % (addr, port))
         note("%d rounds of `%s` against %s" % (
             rounds, workload.describe(),
             ", ".join("%s (%s)" % (x, setups[x][1]) for x in NAMES)))
