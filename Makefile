@@ -154,6 +154,12 @@ bench-module: all
 bench-stream: all
 	@/usr/bin/python3 bench/stream_cost.py
 
+# Path-only vs our gateway_match vs an njs matcher (NGINX Gateway Fabric
+# style); needs Debian's libnginx-mod-http-js.
+.PHONY: bench-match
+bench-match: all
+	@/usr/bin/python3 bench/match_cost.py
+
 check-style:
 	@bash .ci/check-style.sh
 
