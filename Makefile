@@ -6,8 +6,9 @@
 #   make crds     install the Gateway API v1.6.1 CRDs with kubectl
 #                 (CHANNEL=experimental for TLS/TCP/UDP routes)
 #   make bench    render / memory / reload benchmarks (docs/benchmarks.md)
-#   make bench-module, make bench-stream
-#                 the nginx modules' cost, side by side (docs/benchmarks.md)
+#   make bench-module, make bench-stream, make bench-match
+#                 the nginx modules' cost and our matching vs path-only and
+#                 vs njs, side by side (docs/benchmarks.md)
 
 CC       ?= cc
 BUILD    := build
@@ -41,7 +42,7 @@ STREAM_MODULE := $(BUILD)/ngx_stream_gateway_module.so
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps module test unit unit-asan golden integration conformance \
-        kube chart crds demo bench bench-module bench-stream clean \
+        kube chart crds demo bench bench-module bench-stream bench-match clean \
         check-style
 
 all: $(BUILD)/ngx-gateway $(MODULE) $(STREAM_MODULE) $(BUILD)/kube-probe

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
     build-essential pkg-config
-    nginx nginx-dev libnginx-mod-stream
+    nginx nginx-dev libnginx-mod-stream libnginx-mod-http-js
     libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev libssl-dev
     libcmocka-dev
     python3 python3-pytest python3-yaml python3-grpcio
