@@ -157,7 +157,6 @@ bench-stream: all
 
 # Path-only vs our gateway_match vs an njs matcher (NGINX Gateway Fabric
 # style); needs Debian's libnginx-mod-http-js.
-.PHONY: bench-match
 bench-match: all
 	@/usr/bin/python3 bench/match_cost.py
 
