@@ -253,10 +253,11 @@ def candidate(args):
             c["method"] = field[len("method="):]
         elif field.startswith("header:") and "=" in field:
             name, _, value = field[len("header:"):].partition("=")
-            c.setdefault("headers", []).append([name.lower(), value])
+            c.setdefault("headers", []).append("%s:Exact:%s"
+                                               % (name.lower(), value))
         elif field.startswith("query:") and "=" in field:
             name, _, value = field[len("query:"):].partition("=")
-            c.setdefault("args", []).append([name, value])
+            c.setdefault("params", []).append("%s=Exact=%s" % (name, value))
         else:
             raise ValueError("the njs matcher has no equivalent of the "
                              "field %r" % field)

@@ -169,8 +169,8 @@ def test_candidate_of_gateway_match_fields():
     c = match_cost.candidate(["gateway_match", "@ns/r:2:0", "method=PUT",
                               "header:X-A=1=2", "query:q=v", "query:p="])
     assert c == {"to": "/_gw_match/ns_r_2_0", "method": "PUT",
-                 "headers": [["x-a", "1=2"]],
-                 "args": [["q", "v"], ["p", ""]]}
+                 "headers": ["x-a:Exact:1=2"],
+                 "params": ["q=Exact=v", "p=Exact="]}
     assert match_cost.candidate(["gateway_match", "@ns/r:0:0"]) == {
         "to": "/_gw_match/ns_r_0_0"}
 
@@ -224,9 +224,9 @@ def test_njs_conf_replaces_the_dispatcher_and_named_locations():
     assert "gateway_match" not in text and "@ns" not in text
     assert matches == {"m0": [
         {"to": "/_gw_match/ns_r_0_1", "method": "GET",
-         "headers": [["x", "1"], ["y", "2"]]},
+         "headers": ["x:Exact:1", "y:Exact:2"]},
         {"to": "/_gw_match/ns_r_0_0", "method": "GET",
-         "headers": [["x", "1"]], "args": [["v", "2"]]}]}
+         "headers": ["x:Exact:1"], "params": ["v=Exact=2"]}]}
 
 
 @pytest.mark.parametrize("bad, message", [
