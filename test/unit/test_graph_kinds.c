@@ -614,12 +614,12 @@ test_route_kinds_attach(void **state)
                   "False", "BackendNotFound");
     assert_int_equal(gw_listener(g, "tls")->attached, 4);
 
-    /* a GRPCRoute on the HTTP listener: accepted, not served, says so */
+    /* a GRPCRoute on the HTTP listener: accepted and served (h2c) */
     gw_check_cond(gw_rcond(g, "GRPCRoute", "grpc", "Accepted"), "True",
                   "Accepted");
-    assert_non_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
-                                    "Accepted")->message,
-                           "GRPCRoutes are served on programmed HTTPS"));
+    assert_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
+                                "Accepted")->message,
+                       "no traffic reaches it"));
 
     gw_arena_release(&a);
     gw_store_release(&s);
@@ -679,7 +679,7 @@ test_route_kind_reference_grant(void **state)
 }
 
 
-/* The data plane renders only served listeners and HTTPRoutes. */
+/* The data plane renders the served listeners and the routes they carry. */
 static void
 test_dataplane_ignores_what_it_cannot_serve(void **state)
 {
@@ -704,12 +704,15 @@ test_dataplane_ignores_what_it_cannot_serve(void **state)
     g = gw_build(&a, &s, yaml);
     assert_int_equal(gw_listener(g, "http")->attached, 1);
 
+    /* the GRPCRoute is served as h2c, behind the port's front */
     dp = gw_dataplane_build(&a, g, 0);
     assert_int_equal(dp->listens.n, 1);
     l = dp->listens.items[0];
     assert_int_equal(l->port, 80);
-    assert_int_equal(l->attachments.n, 0);
-    assert_int_equal(dp->upstreams.n, 0);
+    assert_int_equal(l->attachments.n, 1);
+    assert_non_null(l->front);
+    assert_true(l->front->h2c);
+    assert_false(l->front->tls);
 
     gw_arena_release(&a);
     gw_store_release(&s);
