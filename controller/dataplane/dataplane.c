@@ -347,6 +347,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 {
     size_t                i, j, k;
     gw_dp_t              *dp;
+    gw_ptrs_t            *fronts;
     gw_dp_ctx_t           ctx;
     gw_dp_listen_t       *l;
     gw_attach_t          *at;
@@ -399,8 +400,11 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
         }
     }
 
+    fronts = gw_dp_fronts(a, g, port_offset);
+
     for (i = 0; i < dp->listens.n; i++) {
         l = dp->listens.items[i];
+        l->front = gw_dp_front_find(fronts, l->address, l->port);
         gw_dp_build_listen(&ctx, l, &l->attachments);
     }
 

@@ -10,6 +10,7 @@
 
 #include "core/gw_map.h"
 #include "dataplane/filter.h"
+#include "dataplane/front.h"
 #include "dataplane/proxy.h"
 #include "graph/graph.h"
 
@@ -176,6 +177,9 @@ typedef struct {
      */
     gw_ptrs_t    sni;           /* gw_dp_sni_t *, sorted by hostname */
     const char  *sni_default;
+
+    /* The port's front, or NULL: nginx listens on the front's sockets */
+    const gw_dp_front_t  *front;
 } gw_dp_listen_t;
 
 typedef struct {

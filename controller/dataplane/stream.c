@@ -14,6 +14,10 @@
  * as the spec orders them, the routes for every host as the default, else
  * the connection is closed.  Where two routes claim one hostname the
  * oldest wins.
+ *
+ * A port that needs a front (dataplane/front.h) gets one more server, the
+ * front, which owns the port; a TLS Passthrough server behind it listens
+ * on the front's socket instead.
  */
 
 #include <stdlib.h>
@@ -307,7 +311,50 @@ gw_dp_stream_server_cmp(const void *a, const void *b)
         return x->port - y->port;
     }
 
-    return x->udp - y->udp;
+    if (x->udp != y->udp) {
+        return x->udp - y->udp;
+    }
+
+    return (x->front == NULL) - (y->front == NULL);
+}
+
+
+/*
+ * The fronts: a server of their own on the port, and the TLS Passthrough
+ * server of a port with HTTPS moves to the front's socket.
+ */
+static void
+gw_dp_stream_fronts(gw_dp_stream_ctx_t *ctx, const gw_graph_t *g,
+    int port_offset)
+{
+    size_t                  i;
+    gw_ptrs_t              *fronts;
+    const gw_dp_front_t    *f;
+    gw_dp_stream_server_t  *sv;
+
+    fronts = gw_dp_fronts(ctx->a, g, port_offset);
+
+    for (i = 0; i < ctx->s->servers.n; i++) {
+        sv = ctx->s->servers.items[i];
+        f = gw_dp_front_find(fronts, sv->address, sv->port);
+        if (sv->passthrough && f != NULL && f->tls) {
+            sv->behind = f;
+        }
+    }
+
+    for (i = 0; i < fronts->n; i++) {
+        f = fronts->items[i];
+
+        sv = gw_arena_alloc(ctx->a, sizeof(gw_dp_stream_server_t));
+        sv->address = f->address;
+        sv->port = f->port;
+        sv->is_v6 = f->is_v6;
+        sv->gateway = f->gateway;
+        sv->listener = "";
+        sv->front = f;
+
+        gw_ptrs_push(ctx->a, &ctx->s->servers, sv);
+    }
 }
 
 
@@ -374,6 +421,8 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
         }
     }
 
+    gw_dp_stream_fronts(&ctx, g, port_offset);
+
     if (ctx.s->servers.n > 1) {
         qsort(ctx.s->servers.items, ctx.s->servers.n, sizeof(void *),
               gw_dp_stream_server_cmp);
@@ -381,6 +430,10 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
     for (i = 0; i < ctx.s->servers.n; i++) {
         sv = ctx.s->servers.items[i];
+        if (sv->front != NULL) {
+            continue;
+        }
+
         gw_dp_stream_fill(&ctx, sv, i);
         if (sv->snis.n > 1) {
             qsort(sv->snis.items, sv->snis.n, sizeof(void *),

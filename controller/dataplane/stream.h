@@ -43,10 +43,19 @@ typedef struct {
     gw_ptrs_t    snis;          /* passthrough: gw_dp_passthrough_t *,
                                    by hostname, the default last */
     gw_ptrs_t    listeners;     /* gw_glistener_t *, while building */
+
+    /*
+     * front: this server is the port's front (dataplane/front.h) and
+     * sends connections to the servers behind it; behind: a TLS
+     * Passthrough server listening on its front's socket.
+     */
+    const gw_dp_front_t  *front;
+    const gw_dp_front_t  *behind;
 } gw_dp_stream_server_t;
 
 typedef struct {
-    gw_ptrs_t  servers;         /* gw_dp_stream_server_t *, sorted */
+    gw_ptrs_t  servers;         /* gw_dp_stream_server_t *, sorted; a
+                                   port's front before what it fronts */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t *, sorted by name */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
     int        reject;          /* GW_STREAM_REJECT is used */
@@ -54,7 +63,8 @@ typedef struct {
 
 /*
  * The stream{} model of every listener the graph serves in stream{}
- * (gw_glistener_t.stream).  Empty (no servers) when there is none.
+ * (gw_glistener_t.stream), and the fronts of the ports that need one.
+ * Empty (no servers) when there is none.
  */
 gw_dp_stream_t *gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g,
     int port_offset);

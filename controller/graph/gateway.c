@@ -251,7 +251,14 @@ gw_listener_conflict(const gw_listener_t *a, const gw_listener_t *b,
         return "plain HTTP and TLS cannot share a port";
     }
 
-    if (!a_http && gw_listener_terminates(a) != gw_listener_terminates(b)) {
+    /*
+     * HTTPS (http{}) beside TLS Passthrough (stream{}) is told apart by
+     * hostname: the port's front sends each connection where its server
+     * name belongs (dataplane/front.c).
+     */
+    if (!a_http && gw_listener_terminates(a) != gw_listener_terminates(b)
+        && strcmp(a->protocol, b->protocol) == 0)
+    {
         return "TLS termination and passthrough on one port are not "
                "supported";
     }
@@ -430,14 +437,11 @@ gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
     }
 
     /*
-     * GRPCRoutes only where ALPN can pick h2 beside http/1.1: a plain-text
-     * "listen ... http2" would refuse HTTP/1.1, so HTTP listeners do not
-     * carry them yet (h2c).
+     * GRPCRoutes on HTTPS where ALPN picks h2, on HTTP as h2c: the port's
+     * front tells the HTTP/2 preface from HTTP/1.x (dataplane/front.h).
      */
     return l->served
-           && (kind == GW_KIND_HTTPROUTE
-               || (kind == GW_KIND_GRPCROUTE
-                   && strcmp(l->spec->protocol, "HTTPS") == 0));
+           && (kind == GW_KIND_HTTPROUTE || kind == GW_KIND_GRPCROUTE);
 }
 
 

@@ -543,10 +543,27 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
 
     v = gw_view_add(root, "listens");
     gw_view_set(v, "gateway", l->gateway);
-    gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
-                                                         : "%s:%d",
-                                             l->address, l->port));
-    gw_view_set_flag(v, "http2", l->http2);
+
+    if (l->front == NULL) {
+        gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
+                                                             : "%s:%d",
+                                                 l->address, l->port));
+        gw_view_set_flag(v, "http2", l->http2);
+
+    } else {
+        /* behind the port's front (dataplane/front.h): its sockets */
+        gw_view_set(v, "listen",
+                    gw_dp_front_sock(a, conf->state_dir, l->front,
+                                     l->ssl ? GW_FRONT_HTTPS
+                                            : GW_FRONT_HTTP));
+        gw_view_set_flag(v, "http2", l->http2 && l->ssl);
+        gw_view_set_flag(v, "proxy_protocol", 1);
+        if (l->front->h2c && !l->ssl) {
+            gw_view_set(v, "listen_h2c",
+                        gw_dp_front_sock(a, conf->state_dir, l->front,
+                                         GW_FRONT_H2C));
+        }
+    }
 
     if (l->ssl) {
         gw_render_sni(v, l, index);

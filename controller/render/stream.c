@@ -62,9 +62,67 @@ gw_render_sni_key(gw_arena_t *a, const char *hostname)
 }
 
 
+/* An upstream of a front: a server behind it, on the front's socket. */
+static void
+gw_render_front_upstream(gw_arena_t *a, gw_view_t *v, const char *state_dir,
+    const gw_dp_front_t *f, const char *server)
+{
+    gw_view_t  *uv;
+
+    uv = gw_view_add(v, "front_upstreams");
+    gw_view_setf(uv, "name", "gw_front_%zu_%s", f->index, server);
+    gw_view_set(uv, "address", gw_dp_front_sock(a, state_dir, f, server));
+}
+
+
+/*
+ * A port's front: ssl_preread and the server names of its listeners, or
+ * our module's gateway_preface, choose the server behind it.
+ */
+static void
+gw_render_front(gw_arena_t *a, gw_view_t *v, const char *state_dir,
+    const gw_dp_front_t *f)
+{
+    size_t                    i;
+    gw_view_t                *kv;
+    const gw_dp_front_sni_t  *e;
+
+    gw_view_set_flag(v, "front", 1);
+    gw_view_setf(v, "front_var", "gw_front_%zu", f->index);
+
+    if (f->h2c) {
+        gw_view_set_flag(v, "front_h2c", 1);
+        gw_view_set(v, "front_source", "$gateway_preface");
+        gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_HTTP);
+        gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_H2C);
+
+        kv = gw_view_add(v, "front_keys");
+        gw_view_set(kv, "key", "h2");
+        gw_view_setf(kv, "target", "gw_front_%zu_" GW_FRONT_H2C, f->index);
+        kv = gw_view_add(v, "front_keys");
+        gw_view_set(kv, "key", "default");
+        gw_view_setf(kv, "target", "gw_front_%zu_" GW_FRONT_HTTP, f->index);
+        return;
+    }
+
+    gw_view_set_flag(v, "front_tls", 1);
+    gw_view_set_flag(v, "front_hostnames", 1);
+    gw_view_set(v, "front_source", "$ssl_preread_server_name");
+    gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_HTTPS);
+    gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_TLS);
+
+    for (i = 0; i < f->snis.n; i++) {
+        e = f->snis.items[i];
+        kv = gw_view_add(v, "front_keys");
+        gw_view_set(kv, "key", gw_render_sni_key(a, e->hostname));
+        gw_view_setf(kv, "target", "gw_front_%zu_%s", f->index, e->server);
+    }
+}
+
+
 static void
 gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
-    const gw_dp_stream_server_t *sv)
+    const gw_dp_stream_server_t *sv, const gw_render_conf_t *conf)
 {
     size_t              i;
     gw_view_t          *v, *ev;
@@ -72,12 +130,27 @@ gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
 
     v = gw_view_add(root, "servers");
     gw_view_set(v, "gateway", sv->gateway);
+
+    if (sv->behind != NULL) {
+        gw_view_set(v, "listen", gw_dp_front_sock(a, conf->state_dir,
+                                                  sv->behind,
+                                                  GW_FRONT_TLS));
+        gw_view_set_flag(v, "proxy_protocol", 1);
+    } else {
+        gw_view_set(v, "listen", gw_arena_printf(a, sv->is_v6 ? "[%s]:%d"
+                                                              : "%s:%d",
+                                                 sv->address, sv->port));
+    }
+
+    if (sv->front != NULL) {
+        gw_render_front(a, v, conf->state_dir, sv->front);
+        return;
+    }
+
     gw_view_set(v, "listener", sv->listener);
-    gw_view_set(v, "listen", gw_arena_printf(a, sv->is_v6 ? "[%s]:%d"
-                                                          : "%s:%d",
-                                             sv->address, sv->port));
     gw_view_set_flag(v, "udp", sv->udp);
     gw_view_set_flag(v, "passthrough", sv->passthrough);
+    gw_view_set_flag(v, "plain", !sv->passthrough);
 
     if (gw_render_tag_ok(sv->gateway) && gw_render_tag_ok(sv->listener)) {
         gw_view_set(v, "tag_gateway", sv->gateway);
@@ -143,7 +216,7 @@ gw_render_stream(const gw_dp_stream_t *s, const gw_render_conf_t *conf,
     }
 
     for (i = 0; i < s->servers.n; i++) {
-        gw_render_stream_server(&a, root, s->servers.items[i]);
+        gw_render_stream_server(&a, root, s->servers.items[i], conf);
     }
 
     rc = gw_tmpl_render("stream", root, out, err);

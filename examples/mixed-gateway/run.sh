@@ -40,6 +40,7 @@ $py examples/games/backends/serve.py --listen 127.0.0.1:9080 \
     --root "$here/backends/web" &
 openssl s_server -quiet -accept 127.0.0.1:9443 -cert "$work/tls.crt" \
     -key "$work/tls.key" -www &
+$py "$here/backends/grpc_status.py" --listen 127.0.0.1:9051 &
 $py "$here/backends/line_echo.py" --listen 127.0.0.1:9306 --name mysql-db &
 $py "$here/backends/line_echo.py" --listen 127.0.0.1:9307 --name db-proxy &
 
@@ -47,8 +48,11 @@ off=0
 [ "$(id -u)" -ne 0 ] && off=8000
 cat <<MSG
 run: curl http://127.0.0.1:$((80 + off))/
-run: openssl s_client -connect 127.0.0.1:$((6443 + off)) -servername tls.example.com </dev/null
-run: curl -k --resolve tls.example.com:$((6443 + off)):127.0.0.1 https://tls.example.com:$((6443 + off))/
+run: curl -k https://127.0.0.1:$((443 + off))/
+run: openssl s_client -connect 127.0.0.1:$((443 + off)) -servername tls.example.com </dev/null
+run: curl -k --resolve tls.example.com:$((443 + off)):127.0.0.1 https://tls.example.com:$((443 + off))/
+run: python3 -c 'import grpc; print(grpc.insecure_channel("127.0.0.1:$((50051 + off))").unary_unary("/my.grpc.Service/GetStatus")(b"ping"))'
+run: curl http://127.0.0.1:$((50051 + off))/
 run: echo 'SELECT 1;' | nc -q1 127.0.0.1 $((3306 + off))
 run: build/ngx-gateway status --state-dir $work/state -o describe
 MSG

@@ -27,7 +27,6 @@ import socketserver
 import ssl
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -397,63 +396,3 @@ def test_tls_unknown_name_is_closed(l4, servername):
     assert rc != 0, out
     assert peer_cn(out) is None, out
     assert "no peer certificate available" in out, out
-
-
-# --------------------------------------------------------------- the example
-
-MIXED = Path(__file__).resolve().parents[2] / "examples" / "mixed-gateway"
-
-
-def mixed_gateway(stack, files, servers):
-    """examples/mixed-gateway's FILES with the backends on net.mario."""
-    mdir = Path(stack.tmp) / "mixed"
-    mdir.mkdir()
-    for f in files:
-        text = (MIXED / f).read_text()
-        if f == "backends.yaml":
-            text = text.replace('["127.0.0.1"]', f'["{stack.net.mario}"]')
-        (mdir / Path(f).name).write_text(text)
-    servers.add(TCPBackend((stack.net.mario, 9306), "mysql-db"))
-    servers.add(TCPBackend((stack.net.mario, 9307), "db-proxy"))
-    cert, key = self_signed(Path(stack.tmp), "tls.example.com")
-    servers.add(TLSBackend((stack.net.mario, 9443), "secure-svc", cert, key))
-    c = Controller(mdir, stack.state_dir, Path(stack.tmp) / "controller.log",
-                   stack.net,
-                   extra=("--controller-name", "nginx.org/gateway-controller"))
-    stack.controller = stack.procs.add(c)
-    return c.start()
-
-
-def tls_route_accepted(st):
-    r = find_item(st, "TLSRoute", "tls-app", NAMESPACE)
-    return cond(r["status"]["parents"][0]["conditions"], "Accepted")
-
-
-@pytest.mark.parametrize("seed", [False, True], ids=["example", "seed"])
-def test_mixed_gateway_example(stack, seed):
-    servers = Servers()
-    try:
-        files = (["seed/mixed-gateway.yaml"] if seed
-                 else ["gateway.yaml", "routes.yaml"]) + ["backends.yaml"]
-        c = mixed_gateway(stack, files, servers)
-        gw = stack.net.gw
-
-        # the TCP listener: tcp-db (the older TCPRoute) gets the traffic
-        assert who(gw, 3306 + PORT_OFFSET) == "mysql-db"
-
-        st = c.status()
-        c_tls = tls_route_accepted(st)
-        if seed:
-            # as written, the TLSRoute has no listener that takes it
-            assert (c_tls["status"], c_tls["reason"]) == (
-                "False", "NotAllowedByListeners"), c_tls
-            return
-
-        assert (c_tls["status"], c_tls["reason"]) == ("True", "Accepted")
-        _, out = s_client(gw, 6443 + PORT_OFFSET, "tls.example.com")
-        assert peer_cn(out) == "tls.example.com", out
-        _, out = s_client(gw, 6443 + PORT_OFFSET, "other.example.com")
-        assert peer_cn(out) is None, out
-    finally:
-        stack.procs.teardown()
-        servers.close()

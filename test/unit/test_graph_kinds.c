@@ -487,6 +487,78 @@ test_conflicts(void **state)
 }
 
 
+/*
+ * HTTPS beside TLS Passthrough on one port: told apart by hostname (a
+ * port front sends each server name to its listener), the same hostname
+ * on both still conflicts.
+ */
+static void
+test_https_and_passthrough_share_a_port(void **state)
+{
+    gw_arena_t                a;
+    gw_store_t                s;
+    gw_graph_t               *g;
+    gw_ptrs_t                *fronts;
+    const char               *yaml;
+    const gw_dp_front_t      *f;
+    const gw_dp_front_sni_t  *e;
+
+    (void) state;
+    gw_arena_init(&a);
+
+    yaml = gw_arena_printf(&a, GW_CLASS
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: gw, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  listeners:\n"
+        "  - {name: web, port: 443, protocol: HTTPS, hostname: a.example.com,"
+        " tls: {certificateRefs: [{name: good}]}}\n"
+        "  - {name: pass, port: 443, protocol: TLS, hostname: '*.example.com',"
+        " tls: {mode: Passthrough}}\n"
+        "  - {name: web2, port: 8443, protocol: HTTPS,"
+        " hostname: b.example.com, tls: {certificateRefs: [{name: good}]}}\n"
+        "  - {name: pass2, port: 8443, protocol: TLS,"
+        " hostname: b.example.com, tls: {mode: Passthrough}}\n"
+        "  - {name: solo, port: 9443, protocol: TLS,"
+        " tls: {mode: Passthrough}}\n"
+        "%s", gw_tls_secret(&a, "infra", "good", -1, 30, 0));
+
+    g = gw_build(&a, &s, yaml);
+
+    gw_check_cond(gw_lcond(g, "web", "Accepted"), "True", "Accepted");
+    gw_check_cond(gw_lcond(g, "pass", "Accepted"), "True", "Accepted");
+    gw_check_cond(gw_lcond(g, "web", "Conflicted"), "False", "NoConflicts");
+    gw_check_cond(gw_lcond(g, "pass2", "Accepted"), "False",
+                  "HostnameConflict");
+    gw_check_cond(gw_lcond(g, "web2", "Conflicted"), "True",
+                  "HostnameConflict");
+
+    /* one front, on 443 only: the most specific hostname wins (map) */
+    fronts = gw_dp_fronts(&a, g, 0);
+    assert_int_equal(fronts->n, 1);
+    f = fronts->items[0];
+    assert_int_equal(f->port, 443);
+    assert_true(f->tls);
+    assert_false(f->h2c);
+    assert_int_equal(f->snis.n, 3);
+
+    e = f->snis.items[0];
+    assert_string_equal(e->hostname, "*.example.com");
+    assert_string_equal(e->server, GW_FRONT_TLS);
+    e = f->snis.items[1];
+    assert_string_equal(e->hostname, "a.example.com");
+    assert_string_equal(e->server, GW_FRONT_HTTPS);
+    e = f->snis.items[2];
+    assert_null(e->hostname);                   /* no TLS catch-all */
+    assert_string_equal(e->server, GW_FRONT_HTTPS);
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
 static const gw_cond_t *
 gw_rcond(const gw_graph_t *g, const char *kind, const char *name,
     const char *type)
@@ -614,12 +686,12 @@ test_route_kinds_attach(void **state)
                   "False", "BackendNotFound");
     assert_int_equal(gw_listener(g, "tls")->attached, 4);
 
-    /* a GRPCRoute on the HTTP listener: accepted, not served, says so */
+    /* a GRPCRoute on the HTTP listener: accepted and served (h2c) */
     gw_check_cond(gw_rcond(g, "GRPCRoute", "grpc", "Accepted"), "True",
                   "Accepted");
-    assert_non_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
-                                    "Accepted")->message,
-                           "GRPCRoutes are served on programmed HTTPS"));
+    assert_null(strstr(gw_rcond(g, "GRPCRoute", "grpc",
+                                "Accepted")->message,
+                       "no traffic reaches it"));
 
     gw_arena_release(&a);
     gw_store_release(&s);
@@ -679,7 +751,7 @@ test_route_kind_reference_grant(void **state)
 }
 
 
-/* The data plane renders only served listeners and HTTPRoutes. */
+/* The data plane renders the served listeners and the routes they carry. */
 static void
 test_dataplane_ignores_what_it_cannot_serve(void **state)
 {
@@ -704,12 +776,15 @@ test_dataplane_ignores_what_it_cannot_serve(void **state)
     g = gw_build(&a, &s, yaml);
     assert_int_equal(gw_listener(g, "http")->attached, 1);
 
+    /* the GRPCRoute is served as h2c, behind the port's front */
     dp = gw_dataplane_build(&a, g, 0);
     assert_int_equal(dp->listens.n, 1);
     l = dp->listens.items[0];
     assert_int_equal(l->port, 80);
-    assert_int_equal(l->attachments.n, 0);
-    assert_int_equal(dp->upstreams.n, 0);
+    assert_int_equal(l->attachments.n, 1);
+    assert_non_null(l->front);
+    assert_true(l->front->h2c);
+    assert_false(l->front->tls);
 
     gw_arena_release(&a);
     gw_store_release(&s);
@@ -878,6 +953,7 @@ main(void)
         cmocka_unit_test(test_supported_kinds_and_programmed),
         cmocka_unit_test(test_tls_terminate_and_route_kinds),
         cmocka_unit_test(test_conflicts),
+        cmocka_unit_test(test_https_and_passthrough_share_a_port),
         cmocka_unit_test(test_route_kinds_attach),
         cmocka_unit_test(test_route_kind_reference_grant),
         cmocka_unit_test(test_dataplane_ignores_what_it_cannot_serve),

@@ -1,0 +1,259 @@
+/*
+ * ngx-gateway: which ports need a front (see front.h), and, for HTTPS
+ * beside TLS Passthrough, which server names go where.
+ *
+ * The spec picks the listener of a connection by the most specific
+ * hostname: the same name, then the longest wildcard, then a listener
+ * without hostname.  An nginx map with `hostnames` looks names up in that
+ * order too, so the front's map has one key per listener hostname (two
+ * listeners of one port with one hostname conflict in the graph) and the
+ * listener without hostname as its default; with none, the default is
+ * http{}, whose catch-all server answers unknown names as it does on a
+ * port of its own.  A name a TLS Passthrough listener takes but none of
+ * its routes does is closed by the passthrough server's own map.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/front.h"
+#include "validate/names.h"
+
+
+typedef struct {
+    gw_dp_front_t   f;
+    int             https;
+    int             passthrough;
+    gw_ptrs_t       listeners;  /* gw_glistener_t *, HTTPS and TLS */
+} gw_dp_front_port_t;
+
+
+static int
+gw_dp_front_passthrough(const gw_glistener_t *gl)
+{
+    return gl->stream && strcmp(gl->spec->protocol, "TLS") == 0
+           && gw_streq(gl->spec->tls_mode, "Passthrough");
+}
+
+
+static int
+gw_dp_front_grpc(const gw_glistener_t *gl)
+{
+    size_t        i;
+    gw_attach_t  *at;
+
+    for (i = 0; i < gl->attachments.n; i++) {
+        at = gl->attachments.items[i];
+        if (at->route->kind == GW_KIND_GRPCROUTE
+            && gw_listener_serves(gl, GW_KIND_GRPCROUTE))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static gw_dp_front_port_t *
+gw_dp_front_port(gw_arena_t *a, gw_map_t *ports, gw_ptrs_t *all,
+    const gw_ggateway_t *gw, int port)
+{
+    const char          *key;
+    gw_dp_front_port_t  *fp;
+
+    key = gw_arena_printf(a, "%s %d", gw->address, port);
+
+    fp = gw_map_get(ports, key);
+    if (fp != NULL) {
+        return fp;
+    }
+
+    fp = gw_arena_alloc(a, sizeof(gw_dp_front_port_t));
+    fp->f.address = gw->address;
+    fp->f.port = port;
+    gw_valid_ip(gw->address, &fp->f.is_v6);
+    fp->f.gateway = gw_arena_printf(a, "%s/%s", gw->obj->meta.namespace,
+                                    gw->obj->meta.name);
+
+    gw_map_put(ports, key, fp);
+    gw_ptrs_push(a, all, fp);
+
+    return fp;
+}
+
+
+/* By hostname, the default (NULL) last. */
+static int
+gw_dp_front_sni_cmp(const void *a, const void *b)
+{
+    const gw_dp_front_sni_t  *x = *(gw_dp_front_sni_t * const *) a;
+    const gw_dp_front_sni_t  *y = *(gw_dp_front_sni_t * const *) b;
+
+    if (x->hostname == NULL || y->hostname == NULL) {
+        return (x->hostname == NULL) - (y->hostname == NULL);
+    }
+
+    return strcmp(x->hostname, y->hostname);
+}
+
+
+/* The server names of an HTTPS and TLS Passthrough port. */
+static void
+gw_dp_front_snis(gw_arena_t *a, gw_dp_front_port_t *fp)
+{
+    size_t              i;
+    gw_map_t            seen;
+    const char         *key, *server, *dflt;
+    gw_glistener_t     *gl;
+    gw_dp_front_sni_t  *e;
+
+    gw_map_init(&seen, a);
+    dflt = GW_FRONT_HTTPS;
+
+    for (i = 0; i < fp->listeners.n; i++) {
+        gl = fp->listeners.items[i];
+        server = gw_dp_front_passthrough(gl) ? GW_FRONT_TLS : GW_FRONT_HTTPS;
+
+        if (gl->spec->hostname == NULL) {
+            if (gw_dp_front_passthrough(gl)) {
+                dflt = GW_FRONT_TLS;
+            }
+            continue;
+        }
+
+        key = gl->spec->hostname;
+        if (gw_map_get(&seen, key) != NULL) {
+            continue;
+        }
+
+        e = gw_arena_alloc(a, sizeof(gw_dp_front_sni_t));
+        e->hostname = key;
+        e->server = server;
+
+        gw_map_put(&seen, key, e);
+        gw_ptrs_push(a, &fp->f.snis, e);
+    }
+
+    e = gw_arena_alloc(a, sizeof(gw_dp_front_sni_t));
+    e->server = dflt;
+    gw_ptrs_push(a, &fp->f.snis, e);
+
+    if (fp->f.snis.n > 1) {
+        qsort(fp->f.snis.items, fp->f.snis.n, sizeof(void *),
+              gw_dp_front_sni_cmp);
+    }
+}
+
+
+static int
+gw_dp_front_cmp(const void *a, const void *b)
+{
+    const gw_dp_front_t  *x = *(gw_dp_front_t * const *) a;
+    const gw_dp_front_t  *y = *(gw_dp_front_t * const *) b;
+    int                   rc;
+
+    rc = strcmp(x->address, y->address);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return x->port - y->port;
+}
+
+
+gw_ptrs_t *
+gw_dp_fronts(gw_arena_t *a, const gw_graph_t *g, int port_offset)
+{
+    size_t               i, j;
+    gw_map_t             ports;
+    gw_ptrs_t            all, *fronts;
+    gw_ggateway_t       *gw;
+    gw_glistener_t      *gl;
+    gw_dp_front_port_t  *fp;
+
+    gw_map_init(&ports, a);
+    memset(&all, 0, sizeof(all));
+    fronts = gw_arena_alloc(a, sizeof(gw_ptrs_t));
+
+    for (i = 0; i < g->gateways.n; i++) {
+        gw = g->gateways.items[i];
+        if (!gw->accepted || gw->address == NULL) {
+            continue;
+        }
+
+        for (j = 0; j < gw->nlisteners; j++) {
+            gl = &gw->listeners[j];
+            if (!gl->accepted) {
+                continue;
+            }
+
+            if (gl->served && strcmp(gl->spec->protocol, "HTTPS") == 0) {
+                fp = gw_dp_front_port(a, &ports, &all, gw,
+                                      gl->spec->port + port_offset);
+                fp->https = 1;
+                gw_ptrs_push(a, &fp->listeners, gl);
+
+            } else if (gw_dp_front_passthrough(gl)) {
+                fp = gw_dp_front_port(a, &ports, &all, gw,
+                                      gl->spec->port + port_offset);
+                fp->passthrough = 1;
+                gw_ptrs_push(a, &fp->listeners, gl);
+
+            } else if (gl->served && strcmp(gl->spec->protocol, "HTTP") == 0
+                       && gw_dp_front_grpc(gl))
+            {
+                fp = gw_dp_front_port(a, &ports, &all, gw,
+                                      gl->spec->port + port_offset);
+                fp->f.h2c = 1;
+            }
+        }
+    }
+
+    for (i = 0; i < all.n; i++) {
+        fp = all.items[i];
+        fp->f.tls = fp->https && fp->passthrough;
+        if (fp->f.tls) {
+            gw_dp_front_snis(a, fp);
+        }
+        if (fp->f.tls || fp->f.h2c) {
+            gw_ptrs_push(a, fronts, &fp->f);
+        }
+    }
+
+    if (fronts->n > 1) {
+        qsort(fronts->items, fronts->n, sizeof(void *), gw_dp_front_cmp);
+    }
+
+    for (i = 0; i < fronts->n; i++) {
+        ((gw_dp_front_t *) fronts->items[i])->index = i;
+    }
+
+    return fronts;
+}
+
+
+const gw_dp_front_t *
+gw_dp_front_find(const gw_ptrs_t *fronts, const char *address, int port)
+{
+    size_t                i;
+    const gw_dp_front_t  *f;
+
+    for (i = 0; i < fronts->n; i++) {
+        f = fronts->items[i];
+        if (f->port == port && strcmp(f->address, address) == 0) {
+            return f;
+        }
+    }
+
+    return NULL;
+}
+
+
+const char *
+gw_dp_front_sock(gw_arena_t *a, const char *state_dir,
+    const gw_dp_front_t *f, const char *server)
+{
+    return gw_arena_printf(a, "unix:%s/" GW_FRONT_SOCK, state_dir, f->index,
+                           server);
+}
