@@ -53,6 +53,16 @@ typedef struct {
     size_t           nhostnames;
 } gw_attach_t;
 
+/*
+ * Frontend client certificate validation of an HTTPS listener (Gateway
+ * spec.tls.frontend): none, AllowValidOnly, AllowInsecureFallback.
+ */
+typedef enum {
+    GW_VERIFY_NONE = 0,
+    GW_VERIFY_REQUIRE,
+    GW_VERIFY_OPTIONAL
+} gw_verify_e;
+
 struct gw_glistener_s {
     const gw_listener_t  *spec;
     gw_ggateway_t        *gateway;
@@ -66,6 +76,9 @@ struct gw_glistener_s {
     const gw_obj_t      **secrets;    /* tls.certificateRefs, resolved and
                                          checked (kubernetes.io/tls) */
     size_t                nsecrets;
+    gw_verify_e           verify;     /* client certificates (HTTPS) */
+    const char          **ca_pems;    /* their trust anchors, checked */
+    size_t                nca_pems;
     gw_conds_t            conds;
     gw_ptrs_t             attachments; /* gw_attach_t * */
 };
@@ -178,6 +191,14 @@ void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
 
 /* The listener's tls.certificateRefs -> its ResolvedRefs condition. */
 void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store);
+
+/*
+ * The Gateway's spec.tls.frontend validation for HTTPS listener l: its
+ * verify mode and CA bundles, or the listener's conditions when the CA
+ * references are wrong (listener_tls.c).
+ */
+void gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
     const gw_store_t *store);
 
 /* 1 when the data plane serves routes of kind on listener l. */
