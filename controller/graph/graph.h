@@ -90,6 +90,8 @@ struct gw_ggateway_s {
     const char       *address;        /* where its listeners bind */
     gw_glistener_t   *listeners;
     size_t            nlisteners;
+    const gw_obj_t   *backend_cert;   /* spec.tls.backend.clientCertificate
+                                         Ref, resolved and checked */
     gw_conds_t        conds;
 };
 
@@ -199,6 +201,13 @@ void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,
  * references are wrong (listener_tls.c).
  */
 void gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store);
+
+/*
+ * The Gateway's spec.tls.backend.clientCertificateRef: gw->backend_cert
+ * and the Gateway's ResolvedRefs condition (listener_tls.c).
+ */
+void gw_gateway_backend_tls(gw_graph_t *g, gw_ggateway_t *gw,
     const gw_store_t *store);
 
 /* 1 when the data plane serves routes of kind on listener l. */

@@ -312,3 +312,89 @@ gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
     l->verify = cv->insecure_fallback ? GW_VERIFY_OPTIONAL
                                       : GW_VERIFY_REQUIRE;
 }
+
+
+/* Why the backend client certificate reference is unusable, or NULL. */
+static const char *
+gw_backend_cert_check(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_obj_ref_t *ref, const gw_store_t *store, const char **msg)
+{
+    gw_err_t         err;
+    const char      *gwns, *ns;
+    const gw_obj_t  *secret;
+    gw_cert_info_t   info;
+
+    gwns = gw->obj->meta.namespace;
+    ns = ref->namespace ? ref->namespace : gwns;
+
+    if (ref->group[0] != '\0' || strcmp(ref->kind, "Secret") != 0) {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s: kind "
+                               "%s%s%s is not supported (use a core Secret "
+                               "of type kubernetes.io/tls)", ref->name,
+                               ref->group, ref->group[0] ? "/" : "",
+                               ref->kind);
+        return "InvalidClientCertificateRef";
+    }
+
+    if (strcmp(ns, gwns) != 0
+        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
+                               "Secret", ns, ref->name))
+    {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: no "
+                               "ReferenceGrant in namespace %s allows "
+                               "Gateways from namespace %s to refer to it",
+                               ns, ref->name, ns, gwns);
+        return "RefNotPermitted";
+    }
+
+    secret = gw_store_get(store, GW_KIND_SECRET, ns, ref->name);
+    if (secret == NULL) {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: Secret "
+                               "not found", ns, ref->name);
+        return "InvalidClientCertificateRef";
+    }
+
+    if (strcmp(secret->u.secret.type, "kubernetes.io/tls") != 0
+        || gw_cert_check_secret(secret->u.secret.data, &info, &err) != GW_OK)
+    {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: %s", ns,
+                               ref->name,
+                               strcmp(secret->u.secret.type,
+                                      "kubernetes.io/tls") != 0
+                               ? "the Secret must have type "
+                                 "kubernetes.io/tls"
+                               : err.msg);
+        return "InvalidClientCertificateRef";
+    }
+
+    gw->backend_cert = secret;
+
+    return NULL;
+}
+
+
+void
+gw_gateway_backend_tls(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_store_t *store)
+{
+    const char          *reason, *msg;
+    const gw_obj_ref_t  *ref;
+
+    gw->backend_cert = NULL;
+
+    ref = gw->obj->u.gateway.backend_cert;
+    if (ref == NULL) {
+        return;
+    }
+
+    msg = NULL;
+    reason = gw_backend_cert_check(g, gw, ref, store, &msg);
+
+    if (reason != NULL) {
+        gw_conds_set(&gw->conds, "ResolvedRefs", 0, reason, msg);
+        return;
+    }
+
+    gw_conds_set(&gw->conds, "ResolvedRefs", 1, "ResolvedRefs",
+                 "All references are resolved");
+}
