@@ -35,6 +35,7 @@ typedef enum {
     GW_KIND_REFERENCEGRANT,
     GW_KIND_CRD,
     GW_KIND_CONFIGMAP,
+    GW_KIND_BACKENDTLSPOLICY,
     GW_KIND_MAX
 } gw_kind_e;
 
@@ -359,6 +360,32 @@ typedef struct {
     cJSON       *data;                /* borrowed from the object's JSON */
 } gw_secret_t;
 
+/* BackendTLSPolicy (v1) */
+
+typedef struct {
+    const char  *group;
+    const char  *kind;
+    const char  *name;
+    const char  *section_name;        /* NULL when absent */
+} gw_policy_target_t;
+
+typedef struct {
+    int          uri;                 /* type URI, else Hostname */
+    const char  *value;               /* hostname or uri */
+} gw_san_t;
+
+typedef struct {
+    gw_policy_target_t  *targets;     /* at least one */
+    size_t               ntargets;
+    gw_obj_ref_t        *ca_refs;     /* namespace always NULL (local) */
+    size_t               nca_refs;
+    const char          *well_known;  /* wellKnownCACertificates or NULL */
+    const char          *hostname;    /* SNI and the name to verify */
+    gw_san_t            *sans;        /* subjectAltNames: verified instead
+                                         of hostname when given */
+    size_t               nsans;
+} gw_backendtlspolicy_t;
+
 /* ConfigMap: the data, strings as given (CA bundles in ca.crt) */
 
 typedef struct {
@@ -397,6 +424,7 @@ typedef struct {
         gw_secret_t          secret;
         gw_crd_t             crd;
         gw_configmap_t       configmap;
+        gw_backendtlspolicy_t backendtlspolicy;
     } u;
 } gw_obj_t;
 

@@ -147,6 +147,21 @@ struct gw_groute_s {
     gw_cond_t        resolved_refs;
 };
 
+/*
+ * A BackendTLSPolicy: whether it applies (Accepted), its trust anchors,
+ * and the Gateways whose routes reach one of its targets (the ancestors
+ * its status is written for).
+ */
+typedef struct {
+    const gw_obj_t  *obj;
+    int              accepted;        /* applies to its targets */
+    int              system_ca;       /* wellKnownCACertificates System */
+    const char     **ca_pems;         /* caCertificateRefs, checked */
+    size_t           nca_pems;
+    gw_conds_t       conds;           /* Accepted, ResolvedRefs */
+    gw_ptrs_t        ancestors;       /* gw_ggateway_t *, graph order */
+} gw_gpolicy_t;
+
 typedef struct {
     gw_arena_t     *arena;
     const char     *controller_name;
@@ -154,6 +169,7 @@ typedef struct {
     gw_ptrs_t       classes;          /* gw_gclass_t * */
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
+    gw_ptrs_t       policies;         /* gw_gpolicy_t *, oldest first */
     gw_map_t       *slices;           /* "ns/svc" -> gw_ptrs_t * */
     const gw_store_t *served_secrets; /* see gw_graph_conf_t */
 } gw_graph_t;
@@ -209,6 +225,16 @@ void gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
  */
 void gw_gateway_backend_tls(gw_graph_t *g, gw_ggateway_t *gw,
     const gw_store_t *store);
+
+/*
+ * BackendTLSPolicies (policy.c): conditions, conflicts (the oldest wins),
+ * ancestors; after the routes.
+ */
+void gw_graph_policies(gw_graph_t *g, const gw_store_t *store);
+
+/* The accepted BackendTLSPolicy for backend b, or NULL. */
+const gw_gpolicy_t *gw_policy_for(const gw_graph_t *g,
+    const gw_gbackend_t *b);
 
 /* 1 when the data plane serves routes of kind on listener l. */
 int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);
