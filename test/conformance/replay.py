@@ -530,6 +530,17 @@ def chk_BackendTLSPolicyMustHaveCondition(st, a):
                        for anc in ancestors) or "no ancestors"))
 
 
+def chk_BackendTLSPolicyMustHaveLatestConditions(st, a):
+    """Every ancestor's conditions at the latest generation (a policy
+    without status has nothing stale, as upstream)."""
+    ref = a["policy"]
+    pol = st.status.get(("BackendTLSPolicy",) + tuple(ref.split("/", 1)))
+    gen = st.generation("BackendTLSPolicy", ref)
+    for anc in (pol or {}).get("status", {}).get("ancestors") or []:
+        latest_generation("BackendTLSPolicy %s" % ref, gen,
+                          anc.get("conditions"))
+
+
 def chk_GatewayMustHaveZeroRoutes(st, a):
     ref = a["gateway"]
     gw = gw_conds_latest(st, ref)
