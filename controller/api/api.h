@@ -34,6 +34,8 @@ typedef enum {
     GW_KIND_UDPROUTE,
     GW_KIND_REFERENCEGRANT,
     GW_KIND_CRD,
+    GW_KIND_CONFIGMAP,
+    GW_KIND_BACKENDTLSPOLICY,
     GW_KIND_MAX
 } gw_kind_e;
 
@@ -130,13 +132,33 @@ typedef struct {
     const char  *value;
 } gw_address_t;
 
+/*
+ * Gateway spec.tls.frontend: client certificate validation (mTLS), the
+ * default and per port.
+ */
 typedef struct {
-    const char      *class_name;
-    gw_listener_t   *listeners;
+    int            insecure_fallback;   /* mode AllowInsecureFallback */
+    gw_obj_ref_t  *ca_refs;             /* caCertificateRefs, at least 1 */
+    size_t         nca_refs;
+} gw_client_validation_t;
+
+typedef struct {
+    int                      port;
+    gw_client_validation_t  *validation;   /* NULL when absent */
+} gw_frontend_port_t;
+
+typedef struct {
+    const char              *class_name;
+    gw_listener_t           *listeners;
     size_t           nlisteners;
     gw_address_t    *addresses;
     size_t           naddresses;
     gw_params_ref_t *infra_params;   /* spec.infrastructure.parametersRef */
+    gw_client_validation_t  *frontend_default;   /* NULL when absent */
+    gw_frontend_port_t      *frontend_ports;     /* tls.frontend.perPort */
+    size_t                   nfrontend_ports;
+    gw_obj_ref_t            *backend_cert;  /* tls.backend.clientCertificate
+                                               Ref, NULL when absent */
 } gw_gateway_t;
 
 /* HTTPRoute */
@@ -338,6 +360,38 @@ typedef struct {
     cJSON       *data;                /* borrowed from the object's JSON */
 } gw_secret_t;
 
+/* BackendTLSPolicy (v1) */
+
+typedef struct {
+    const char  *group;
+    const char  *kind;
+    const char  *name;
+    const char  *section_name;        /* NULL when absent */
+} gw_policy_target_t;
+
+typedef struct {
+    int          uri;                 /* type URI, else Hostname */
+    const char  *value;               /* hostname or uri */
+} gw_san_t;
+
+typedef struct {
+    gw_policy_target_t  *targets;     /* at least one */
+    size_t               ntargets;
+    gw_obj_ref_t        *ca_refs;     /* namespace always NULL (local) */
+    size_t               nca_refs;
+    const char          *well_known;  /* wellKnownCACertificates or NULL */
+    const char          *hostname;    /* SNI and the name to verify */
+    gw_san_t            *sans;        /* subjectAltNames: verified instead
+                                         of hostname when given */
+    size_t               nsans;
+} gw_backendtlspolicy_t;
+
+/* ConfigMap: the data, strings as given (CA bundles in ca.crt) */
+
+typedef struct {
+    cJSON       *data;                /* borrowed from the object's JSON */
+} gw_configmap_t;
+
 /*
  * CustomResourceDefinition: only what tells which Gateway API release is
  * installed (GatewayClass SupportedVersion).
@@ -369,6 +423,8 @@ typedef struct {
         gw_endpointslice_t   endpointslice;
         gw_secret_t          secret;
         gw_crd_t             crd;
+        gw_configmap_t       configmap;
+        gw_backendtlspolicy_t backendtlspolicy;
     } u;
 } gw_obj_t;
 

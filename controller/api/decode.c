@@ -37,6 +37,9 @@ static const gw_kind_desc_t  gw_kinds[] = {
       gw_decode_refgrant },
     { "apiextensions.k8s.io", "CustomResourceDefinition", GW_KIND_CRD, 0,
       gw_decode_crd },
+    { "", "ConfigMap", GW_KIND_CONFIGMAP, 1, gw_decode_configmap },
+    { GW_GROUP, "BackendTLSPolicy", GW_KIND_BACKENDTLSPOLICY, 1,
+      gw_decode_backendtlspolicy },
 };
 
 _Static_assert(gw_countof(gw_kinds) == GW_KIND_MAX,

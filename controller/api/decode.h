@@ -55,5 +55,7 @@ int gw_decode_service(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_endpointslice(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_secret(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_crd(gw_dec_t *d, gw_obj_t *obj);
+int gw_decode_configmap(gw_dec_t *d, gw_obj_t *obj);
+int gw_decode_backendtlspolicy(gw_dec_t *d, gw_obj_t *obj);
 
 #endif /* GW_DECODE_H */

@@ -247,6 +247,28 @@ gw_decode_secret(gw_dec_t *d, gw_obj_t *obj)
 
 
 int
+gw_decode_configmap(gw_dec_t *d, gw_obj_t *obj)
+{
+    const cJSON  *data, *it;
+
+    if (gw_dec_object(d, obj->json, "data", "", &data) != GW_OK) {
+        return GW_ERR;
+    }
+
+    cJSON_ArrayForEach(it, data) {
+        if (!cJSON_IsString(it)) {
+            gw_err_set(d->err, "data.%s: must be a string", it->string);
+            return GW_ERR;
+        }
+    }
+
+    obj->u.configmap.data = (cJSON *) data;
+
+    return GW_OK;
+}
+
+
+int
 gw_decode_crd(gw_dec_t *d, gw_obj_t *obj)
 {
     gw_crd_t     *c;

@@ -266,6 +266,170 @@ gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
                                     l);
 }
 
+/* One object reference of spec.tls (kind defaults to def_kind). */
+static int
+gw_decode_tls_ref(gw_dec_t *d, const cJSON *it, const char *p,
+    const char *def_kind, gw_obj_ref_t *r)
+{
+    if (gw_dec_str(d, it, "group", p, "", &r->group) != GW_OK
+        || gw_dec_str(d, it, "kind", p, def_kind, &r->kind) != GW_OK
+        || gw_dec_str_req(d, it, "name", p, &r->name) != GW_OK
+        || gw_dec_str(d, it, "namespace", p, NULL, &r->namespace) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (r->kind == NULL) {
+        gw_err_set(d->err, "%s.kind: Required value", p);
+        return GW_ERR;
+    }
+
+    return GW_OK;
+}
+
+
+/* A frontend validation block (tls.validation); v may be NULL. */
+static int
+gw_decode_validation(gw_dec_t *d, const cJSON *v, const char *path,
+    gw_client_validation_t **out)
+{
+    size_t                   i;
+    const char              *mode, *p;
+    const cJSON             *arr, *it;
+    gw_client_validation_t  *cv;
+
+    *out = NULL;
+
+    if (v == NULL) {
+        return GW_OK;
+    }
+
+    cv = gw_arena_alloc(d->arena, sizeof(gw_client_validation_t));
+
+    if (gw_dec_str(d, v, "mode", path, "AllowValidOnly", &mode) != GW_OK
+        || gw_dec_array(d, v, "caCertificateRefs", path, 16, &arr,
+                        &cv->nca_refs) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (strcmp(mode, "AllowInsecureFallback") == 0) {
+        cv->insecure_fallback = 1;
+
+    } else if (strcmp(mode, "AllowValidOnly") != 0) {
+        gw_err_set(d->err, "%s.mode: Unsupported value: \"%s\": supported "
+                   "values: \"AllowValidOnly\", \"AllowInsecureFallback\"",
+                   path, mode);
+        return GW_ERR;
+    }
+
+    if (cv->nca_refs == 0) {
+        gw_err_set(d->err, "%s.caCertificateRefs: Required value: must have "
+                   "at least 1 item", path);
+        return GW_ERR;
+    }
+
+    cv->ca_refs = gw_arena_alloc(d->arena,
+                                 cv->nca_refs * sizeof(gw_obj_ref_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        p = gw_dec_path(d, path, "caCertificateRefs", (long) i);
+        if (gw_decode_tls_ref(d, it, p, NULL, &cv->ca_refs[i]) != GW_OK) {
+            return GW_ERR;
+        }
+        i++;
+    }
+
+    *out = cv;
+
+    return GW_OK;
+}
+
+
+/* spec.tls: frontend client validation and the backend client certificate */
+static int
+gw_decode_gateway_tls(gw_dec_t *d, const cJSON *spec, gw_gateway_t *gw)
+{
+    size_t               i, j;
+    const char          *p;
+    const cJSON         *tls, *fe, *def, *v, *be, *ref, *arr, *it, *t;
+    gw_frontend_port_t  *fp;
+
+    if (gw_dec_object(d, spec, "tls", "spec", &tls) != GW_OK
+        || gw_dec_object(d, tls, "frontend", "spec.tls", &fe) != GW_OK
+        || gw_dec_object(d, tls, "backend", "spec.tls", &be) != GW_OK
+        || gw_dec_object(d, be, "clientCertificateRef", "spec.tls.backend",
+                         &ref) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (ref != NULL) {
+        gw->backend_cert = gw_arena_alloc(d->arena, sizeof(gw_obj_ref_t));
+        if (gw_decode_tls_ref(d, ref, "spec.tls.backend.clientCertificateRef",
+                              "Secret", gw->backend_cert) != GW_OK)
+        {
+            return GW_ERR;
+        }
+    }
+
+    if (fe == NULL) {
+        return GW_OK;
+    }
+
+    if (gw_dec_object(d, fe, "default", "spec.tls.frontend", &def) != GW_OK
+        || gw_dec_object(d, def, "validation", "spec.tls.frontend.default",
+                         &v) != GW_OK
+        || gw_decode_validation(d, v, "spec.tls.frontend.default.validation",
+                                &gw->frontend_default) != GW_OK
+        || gw_dec_array(d, fe, "perPort", "spec.tls.frontend", 64, &arr,
+                        &gw->nfrontend_ports) != GW_OK)
+    {
+        return GW_ERR;
+    }
+
+    if (def == NULL) {
+        gw_err_set(d->err, "spec.tls.frontend.default: Required value");
+        return GW_ERR;
+    }
+
+    gw->frontend_ports = gw_arena_alloc(d->arena,
+                                        (gw->nfrontend_ports + 1)
+                                        * sizeof(gw_frontend_port_t));
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        fp = &gw->frontend_ports[i];
+        p = gw_dec_path(d, "spec.tls.frontend", "perPort", (long) i);
+
+        if (gw_dec_int(d, it, "port", p, 1, 65535, 0, &fp->port) != GW_OK
+            || gw_dec_object(d, it, "tls", p, &t) != GW_OK
+            || gw_dec_object(d, t, "validation", p, &v) != GW_OK
+            || gw_decode_validation(d, v,
+                                    gw_dec_path(d, p, "tls.validation", -1),
+                                    &fp->validation) != GW_OK)
+        {
+            return GW_ERR;
+        }
+
+        if (fp->port == 0 || t == NULL) {
+            gw_err_set(d->err, "%s: Required value: port and tls", p);
+            return GW_ERR;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (gw->frontend_ports[j].port == fp->port) {
+                gw_err_set(d->err, "%s: Invalid value: Port for TLS "
+                           "configuration must be unique within the "
+                           "Gateway", p);
+                return GW_ERR;
+            }
+        }
+        i++;
+    }
+
+    return GW_OK;
+}
+
 
 int
 gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
@@ -285,6 +449,7 @@ gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
                          &pr) != GW_OK
         || gw_decode_params_ref(d, pr, "spec.infrastructure.parametersRef",
                                 &gw->infra_params) != GW_OK
+        || gw_decode_gateway_tls(d, spec, gw) != GW_OK
         || gw_dec_array(d, spec, "listeners", "spec", 64, &arr,
                         &gw->nlisteners) != GW_OK)
     {

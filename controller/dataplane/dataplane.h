@@ -128,11 +128,13 @@ typedef struct {
  * A certificate file: the chain of a kubernetes.io/tls Secret, then its
  * key, in one PEM file below STATE_DIR/secrets/ named by the SHA-256 of
  * that content (its first 128 bits in hex), so a changed Secret is a new
- * file and a new configuration.
+ * file and a new configuration.  CA bundles (client certificate
+ * validation) are files of the same kind, without a key.
  */
 typedef struct {
     const char  *file;          /* "<32 hex digits>.pem" */
-    const char  *secret;        /* ns/name, for a comment */
+    const char  *secret;        /* ns/name, for a comment (CA bundles:
+                                   "ns/gateway listener name") */
     const char  *pem;           /* never logged */
     size_t       len;
 } gw_dp_cert_t;
@@ -142,6 +144,8 @@ typedef struct {
     gw_dp_server_tag_t   tag;
     const gw_glistener_t *listener; /* the one tag names, or NULL */
     gw_ptrs_t            certs;     /* gw_dp_cert_t *, TLS: its listener's */
+    gw_verify_e          verify;    /* client certificates, its listener's */
+    gw_dp_cert_t        *client_ca; /* their CA bundle (verify != NONE) */
     gw_ptrs_t            locations; /* gw_dp_location_t *, sorted by path */
     gw_ptrs_t            named;     /* gw_dp_location_t *: the targets of
                                        gateway_match, precedence order */

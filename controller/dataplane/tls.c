@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/gw_buf.h"
 #include "dataplane/dataplane_int.h"
 #include "validate/cert.h"
 
@@ -52,6 +53,52 @@ gw_dp_secret_free(char *data, size_t len)
 
 
 /*
+ * The file of content pem (len bytes), named by its hash: the one already
+ * made for the same content, or a new one labelled what; NULL when the
+ * hash cannot be computed.
+ */
+static gw_dp_cert_t *
+gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
+{
+    size_t          i;
+    unsigned int    mdlen;
+    unsigned char   md[EVP_MAX_MD_SIZE];
+    char            hex[2 * EVP_MAX_MD_SIZE + 1];
+    const char     *file;
+    gw_dp_cert_t   *c;
+
+    if (EVP_Digest(pem, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+        return NULL;
+    }
+
+    /* 128 bits of it name the file */
+    for (i = 0; i < GW_DP_CERT_HASH_BYTES && i < mdlen; i++) {
+        hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[md[i] & 0xf];
+    }
+    hex[2 * i] = '\0';
+
+    file = gw_arena_printf(ctx->a, "%s.pem", hex);
+
+    c = gw_map_get(&ctx->certs, file);
+    if (c != NULL) {
+        return c;
+    }
+
+    c = gw_arena_alloc(ctx->a, sizeof(gw_dp_cert_t));
+    c->file = file;
+    c->secret = what;
+    c->pem = gw_arena_strndup(ctx->a, pem, len);
+    c->len = len;
+
+    gw_map_put(&ctx->certs, file, c);
+    gw_ptrs_push(ctx->a, &ctx->dp->certs, c);
+
+    return c;
+}
+
+
+/*
  * The file for a Secret the graph checked: the chain, a line break if it
  * lacks one, then the key; NULL if the Secret cannot be read (the graph
  * would not have accepted the listener).
@@ -61,10 +108,6 @@ gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
 {
     char           *crt, *key, *pem;
     size_t          crt_len, key_len, len, i;
-    unsigned int    mdlen;
-    unsigned char   md[EVP_MAX_MD_SIZE];
-    char            hex[2 * EVP_MAX_MD_SIZE + 1];
-    const char     *file;
     gw_dp_cert_t   *c;
 
     c = NULL;
@@ -88,39 +131,46 @@ gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
     memcpy(pem + i, key, key_len);
     pem[len] = '\0';
 
-    if (EVP_Digest(pem, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
-        goto out;
-    }
-
-    /* 128 bits of it name the file */
-    for (i = 0; i < GW_DP_CERT_HASH_BYTES && i < mdlen; i++) {
-        hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
-        hex[2 * i + 1] = "0123456789abcdef"[md[i] & 0xf];
-    }
-    hex[2 * i] = '\0';
-
-    file = gw_arena_printf(ctx->a, "%s.pem", hex);
-
-    c = gw_map_get(&ctx->certs, file);
-    if (c != NULL) {
-        goto out;
-    }
-
-    c = gw_arena_alloc(ctx->a, sizeof(gw_dp_cert_t));
-    c->file = file;
-    c->secret = gw_arena_printf(ctx->a, "%s/%s", secret->meta.namespace,
-                                secret->meta.name);
-    c->pem = gw_arena_strndup(ctx->a, pem, len);
-    c->len = len;
-
-    gw_map_put(&ctx->certs, file, c);
-    gw_ptrs_push(ctx->a, &ctx->dp->certs, c);
+    c = gw_dp_file(ctx, pem, len,
+                   gw_arena_printf(ctx->a, "%s/%s",
+                                   secret->meta.namespace,
+                                   secret->meta.name));
 
 out:
 
     gw_dp_secret_free(crt, crt_len);
     gw_dp_secret_free(key, key_len);
     gw_dp_secret_free(pem, len);
+
+    return c;
+}
+
+
+/* The CA bundles of a listener's client certificate validation, one file. */
+static gw_dp_cert_t *
+gw_dp_client_ca(gw_dp_ctx_t *ctx, const gw_glistener_t *l)
+{
+    size_t         i, n;
+    gw_buf_t       b;
+    gw_dp_cert_t  *c;
+
+    gw_buf_init(&b);
+
+    for (i = 0; i < l->nca_pems; i++) {
+        n = strlen(l->ca_pems[i]);
+        gw_buf_append(&b, l->ca_pems[i], n);
+        if (n > 0 && l->ca_pems[i][n - 1] != '\n') {
+            gw_buf_putc(&b, '\n');
+        }
+    }
+
+    c = gw_dp_file(ctx, b.data, b.len,
+                   gw_arena_printf(ctx->a, "%s/%s listener %s",
+                                   l->gateway->obj->meta.namespace,
+                                   l->gateway->obj->meta.name,
+                                   l->spec->name));
+
+    gw_buf_free(&b);
 
     return c;
 }
@@ -149,6 +199,12 @@ gw_dp_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s)
         if (j == s->certs.n) {
             gw_ptrs_push(ctx->a, &s->certs, c);
         }
+    }
+
+    if (s->listener->verify != GW_VERIFY_NONE) {
+        s->client_ca = gw_dp_client_ca(ctx, s->listener);
+        s->verify = s->client_ca != NULL ? s->listener->verify
+                                         : GW_VERIFY_NONE;
     }
 }
 

@@ -605,6 +605,7 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
         }
 
         gw_gateway_conflicts(g, gw);
+        gw_gateway_backend_tls(g, gw, store);
 
         if (!c->accepted) {
             gw_conds_set(&gw->conds, "Accepted", 0, "Invalid",

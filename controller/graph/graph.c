@@ -173,6 +173,7 @@ gw_graph_build(gw_arena_t *a, const gw_store_t *store,
     gw_graph_classes(g, store);
     gw_graph_gateways(g, store);
     gw_graph_routes(g, store);
+    gw_graph_policies(g, store);
 
     return g;
 }

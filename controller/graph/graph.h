@@ -54,6 +54,16 @@ typedef struct {
     size_t           nhostnames;
 } gw_attach_t;
 
+/*
+ * Frontend client certificate validation of an HTTPS listener (Gateway
+ * spec.tls.frontend): none, AllowValidOnly, AllowInsecureFallback.
+ */
+typedef enum {
+    GW_VERIFY_NONE = 0,
+    GW_VERIFY_REQUIRE,
+    GW_VERIFY_OPTIONAL
+} gw_verify_e;
+
 struct gw_glistener_s {
     const gw_listener_t  *spec;
     gw_ggateway_t        *gateway;
@@ -67,6 +77,9 @@ struct gw_glistener_s {
     const gw_obj_t      **secrets;    /* tls.certificateRefs, resolved and
                                          checked (kubernetes.io/tls) */
     size_t                nsecrets;
+    gw_verify_e           verify;     /* client certificates (HTTPS) */
+    const char          **ca_pems;    /* their trust anchors, checked */
+    size_t                nca_pems;
     gw_conds_t            conds;
     gw_ptrs_t             attachments; /* gw_attach_t * */
 };
@@ -78,6 +91,8 @@ struct gw_ggateway_s {
     const char       *address;        /* where its listeners bind */
     gw_glistener_t   *listeners;
     size_t            nlisteners;
+    const gw_obj_t   *backend_cert;   /* spec.tls.backend.clientCertificate
+                                         Ref, resolved and checked */
     gw_conds_t        conds;
 };
 
@@ -138,6 +153,21 @@ struct gw_groute_s {
     gw_cond_t        resolved_refs;
 };
 
+/*
+ * A BackendTLSPolicy: whether it applies (Accepted), its trust anchors,
+ * and the Gateways whose routes reach one of its targets (the ancestors
+ * its status is written for).
+ */
+typedef struct {
+    const gw_obj_t  *obj;
+    int              accepted;        /* applies to its targets */
+    int              system_ca;       /* wellKnownCACertificates System */
+    const char     **ca_pems;         /* caCertificateRefs, checked */
+    size_t           nca_pems;
+    gw_conds_t       conds;           /* Accepted, ResolvedRefs */
+    gw_ptrs_t        ancestors;       /* gw_ggateway_t *, graph order */
+} gw_gpolicy_t;
+
 typedef struct {
     gw_arena_t     *arena;
     const char     *controller_name;
@@ -145,6 +175,7 @@ typedef struct {
     gw_ptrs_t       classes;          /* gw_gclass_t * */
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
+    gw_ptrs_t       policies;         /* gw_gpolicy_t *, oldest first */
     gw_map_t       *slices;           /* "ns/svc" -> gw_ptrs_t * */
     const gw_store_t *served_secrets; /* see gw_graph_conf_t */
 } gw_graph_t;
@@ -185,6 +216,31 @@ void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
 /* The listener's tls.certificateRefs -> its ResolvedRefs condition. */
 void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,
     const gw_store_t *store);
+
+/*
+ * The Gateway's spec.tls.frontend validation for HTTPS listener l: its
+ * verify mode and CA bundles, or the listener's conditions when the CA
+ * references are wrong (listener_tls.c).
+ */
+void gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store);
+
+/*
+ * The Gateway's spec.tls.backend.clientCertificateRef: gw->backend_cert
+ * and the Gateway's ResolvedRefs condition (listener_tls.c).
+ */
+void gw_gateway_backend_tls(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_store_t *store);
+
+/*
+ * BackendTLSPolicies (policy.c): conditions, conflicts (the oldest wins),
+ * ancestors; after the routes.
+ */
+void gw_graph_policies(gw_graph_t *g, const gw_store_t *store);
+
+/* The accepted BackendTLSPolicy for backend b, or NULL. */
+const gw_gpolicy_t *gw_policy_for(const gw_graph_t *g,
+    const gw_gbackend_t *b);
 
 /* 1 when the data plane serves routes of kind on listener l. */
 int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);

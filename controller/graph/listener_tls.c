@@ -5,11 +5,16 @@
  * reference is usable, the Secrets the data plane serves (l->secrets); a
  * listener whose certificates cannot be used stays Accepted but cannot
  * carry traffic.
+ *
+ * The Gateway's spec.tls.frontend client certificate validation of HTTPS
+ * listeners is resolved here too: caCertificateRefs to ConfigMaps with a
+ * "ca.crt" bundle (validate/ca.c).
  */
 
 #include <string.h>
 
 #include "graph/graph.h"
+#include "validate/ca.h"
 #include "validate/cert.h"
 
 
@@ -164,4 +169,232 @@ gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
                      gw_arena_printf(g->arena, "All references are "
                                      "resolved; %s", notes));
     }
+
+    if (strcmp(spec->protocol, "HTTPS") == 0) {
+        gw_listener_client_validation(g, l, store);
+    }
+}
+
+
+/* The validation that applies to listener l: its port's, else default. */
+static const gw_client_validation_t *
+gw_listener_validation(const gw_glistener_t *l)
+{
+    size_t               i;
+    const gw_gateway_t  *gw;
+
+    gw = &l->gateway->obj->u.gateway;
+
+    for (i = 0; i < gw->nfrontend_ports; i++) {
+        if (gw->frontend_ports[i].port == l->spec->port) {
+            return gw->frontend_ports[i].validation;
+        }
+    }
+
+    return gw->frontend_default;
+}
+
+
+/*
+ * Checks one caCertificateRef; NULL with its bundle in *pem, or the
+ * failure reason with *msg saying why.
+ */
+static const char *
+gw_ca_ref_check(gw_graph_t *g, const gw_glistener_t *l,
+    const gw_obj_ref_t *ref, const gw_store_t *store, const char **pem,
+    const char **msg)
+{
+    gw_err_t         err;
+    const char      *gwns, *ns;
+    const gw_obj_t  *cm;
+
+    gwns = l->gateway->obj->meta.namespace;
+    ns = ref->namespace ? ref->namespace : gwns;
+
+    if (ref->group[0] != '\0' || strcmp(ref->kind, "ConfigMap") != 0) {
+        *msg = gw_arena_printf(g->arena, "caCertificateRef %s: kind %s%s%s "
+                               "is not supported (use a ConfigMap with the "
+                               "bundle in ca.crt)", ref->name, ref->group,
+                               ref->group[0] ? "/" : "", ref->kind);
+        return "InvalidCACertificateKind";
+    }
+
+    if (strcmp(ns, gwns) != 0
+        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
+                               "ConfigMap", ns, ref->name))
+    {
+        *msg = gw_arena_printf(g->arena, "caCertificateRef %s/%s: no "
+                               "ReferenceGrant in namespace %s allows "
+                               "Gateways from namespace %s to refer to it",
+                               ns, ref->name, ns, gwns);
+        return "RefNotPermitted";
+    }
+
+    cm = gw_store_get(store, GW_KIND_CONFIGMAP, ns, ref->name);
+    if (cm == NULL) {
+        *msg = gw_arena_printf(g->arena, "caCertificateRef %s/%s: ConfigMap "
+                               "not found", ns, ref->name);
+        return "InvalidCACertificateRef";
+    }
+
+    *pem = gw_ca_configmap_pem(cm->u.configmap.data, &err);
+    if (*pem == NULL) {
+        *msg = gw_arena_printf(g->arena, "caCertificateRef %s/%s: %s", ns,
+                               ref->name, err.msg);
+        return "InvalidCACertificateRef";
+    }
+
+    return NULL;
+}
+
+
+void
+gw_listener_client_validation(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store)
+{
+    size_t                         i;
+    const char                    *reason, *r, *msg, *why, *pem;
+    const gw_client_validation_t  *cv;
+
+    l->verify = GW_VERIFY_NONE;
+    l->nca_pems = 0;
+
+    cv = gw_listener_validation(l);
+    if (cv == NULL) {
+        return;
+    }
+
+    if (cv->insecure_fallback) {
+        gw_conds_set(&l->gateway->conds, "InsecureFrontendValidationMode", 1,
+                     "ConfigurationChanged", "client certificate validation "
+                     "uses AllowInsecureFallback: connections without a "
+                     "valid client certificate are accepted");
+    }
+
+    l->ca_pems = gw_arena_alloc(g->arena, cv->nca_refs * sizeof(char *));
+    reason = NULL;
+    msg = NULL;
+
+    for (i = 0; i < cv->nca_refs; i++) {
+        pem = NULL;
+        why = NULL;
+        r = gw_ca_ref_check(g, l, &cv->ca_refs[i], store, &pem, &why);
+        if (r == NULL) {
+            l->ca_pems[l->nca_pems++] = pem;
+            continue;
+        }
+
+        if (reason == NULL) {
+            reason = r;
+        }
+        msg = msg ? gw_arena_printf(g->arena, "%s; %s", msg, why) : why;
+    }
+
+    if (reason != NULL
+        && strcmp(gw_conds_get(&l->conds, "ResolvedRefs")->status, "True")
+           == 0)
+    {
+        gw_conds_set(&l->conds, "ResolvedRefs", 0, reason, msg);
+    }
+
+    if (l->nca_pems == 0) {
+        l->accepted = 0;
+        gw_conds_set(&l->conds, "Accepted", 0, "NoValidCACertificate",
+                     gw_arena_printf(g->arena, "no usable CA certificate for "
+                                     "client certificate validation: %s",
+                                     msg));
+        gw_conds_set(&l->conds, "Programmed", 0, "Invalid",
+                     gw_arena_printf(g->arena, "the listener cannot be "
+                                     "programmed: %s", msg));
+        return;
+    }
+
+    l->verify = cv->insecure_fallback ? GW_VERIFY_OPTIONAL
+                                      : GW_VERIFY_REQUIRE;
+}
+
+
+/* Why the backend client certificate reference is unusable, or NULL. */
+static const char *
+gw_backend_cert_check(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_obj_ref_t *ref, const gw_store_t *store, const char **msg)
+{
+    gw_err_t         err;
+    const char      *gwns, *ns;
+    const gw_obj_t  *secret;
+    gw_cert_info_t   info;
+
+    gwns = gw->obj->meta.namespace;
+    ns = ref->namespace ? ref->namespace : gwns;
+
+    if (ref->group[0] != '\0' || strcmp(ref->kind, "Secret") != 0) {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s: kind "
+                               "%s%s%s is not supported (use a core Secret "
+                               "of type kubernetes.io/tls)", ref->name,
+                               ref->group, ref->group[0] ? "/" : "",
+                               ref->kind);
+        return "InvalidClientCertificateRef";
+    }
+
+    if (strcmp(ns, gwns) != 0
+        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
+                               "Secret", ns, ref->name))
+    {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: no "
+                               "ReferenceGrant in namespace %s allows "
+                               "Gateways from namespace %s to refer to it",
+                               ns, ref->name, ns, gwns);
+        return "RefNotPermitted";
+    }
+
+    secret = gw_store_get(store, GW_KIND_SECRET, ns, ref->name);
+    if (secret == NULL) {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: Secret "
+                               "not found", ns, ref->name);
+        return "InvalidClientCertificateRef";
+    }
+
+    if (strcmp(secret->u.secret.type, "kubernetes.io/tls") != 0
+        || gw_cert_check_secret(secret->u.secret.data, &info, &err) != GW_OK)
+    {
+        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: %s", ns,
+                               ref->name,
+                               strcmp(secret->u.secret.type,
+                                      "kubernetes.io/tls") != 0
+                               ? "the Secret must have type "
+                                 "kubernetes.io/tls"
+                               : err.msg);
+        return "InvalidClientCertificateRef";
+    }
+
+    gw->backend_cert = secret;
+
+    return NULL;
+}
+
+
+void
+gw_gateway_backend_tls(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_store_t *store)
+{
+    const char          *reason, *msg;
+    const gw_obj_ref_t  *ref;
+
+    gw->backend_cert = NULL;
+
+    ref = gw->obj->u.gateway.backend_cert;
+    if (ref == NULL) {
+        return;
+    }
+
+    msg = NULL;
+    reason = gw_backend_cert_check(g, gw, ref, store, &msg);
+
+    if (reason != NULL) {
+        gw_conds_set(&gw->conds, "ResolvedRefs", 0, reason, msg);
+        return;
+    }
+
+    gw_conds_set(&gw->conds, "ResolvedRefs", 1, "ResolvedRefs",
+                 "All references are resolved");
 }

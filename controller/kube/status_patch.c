@@ -12,22 +12,31 @@
 #define GW_KUBE_LTT         "lastTransitionTime"
 
 
+/*
+ * route: the status is a list of entries per controller (routes:
+ * "parents" keyed by "parentRef"; policies: "ancestors" keyed by
+ * "ancestorRef"), of which we write only our own.
+ */
 typedef struct {
     const char  *kind;
     const char  *plural;
     int          namespaced;
     int          route;
+    const char  *list;
+    const char  *ref;
 } gw_kube_kind_t;
 
 
 static const gw_kube_kind_t  gw_kube_kinds[] = {
-    { "GatewayClass", "gatewayclasses", 0, 0 },
-    { "Gateway",      "gateways",       1, 0 },
-    { "HTTPRoute",    "httproutes",     1, 1 },
-    { "GRPCRoute",    "grpcroutes",     1, 1 },
-    { "TLSRoute",     "tlsroutes",      1, 1 },
-    { "TCPRoute",     "tcproutes",      1, 1 },
-    { "UDPRoute",     "udproutes",      1, 1 }
+    { "GatewayClass", "gatewayclasses", 0, 0, NULL, NULL },
+    { "Gateway",      "gateways",       1, 0, NULL, NULL },
+    { "HTTPRoute",    "httproutes",     1, 1, "parents", "parentRef" },
+    { "GRPCRoute",    "grpcroutes",     1, 1, "parents", "parentRef" },
+    { "TLSRoute",     "tlsroutes",      1, 1, "parents", "parentRef" },
+    { "TCPRoute",     "tcproutes",      1, 1, "parents", "parentRef" },
+    { "UDPRoute",     "udproutes",      1, 1, "parents", "parentRef" },
+    { "BackendTLSPolicy", "backendtlspolicies", 1, 1, "ancestors",
+      "ancestorRef" }
 };
 
 /* The status fields whose value we compute whole, per kind. */
@@ -296,21 +305,25 @@ gw_kube_same_parent(const cJSON *a, const cJSON *b, const char *route_ns)
 }
 
 
-/* Routes: the whole parents list, other controllers' entries kept. */
+/*
+ * Routes (and policies): the whole parents (ancestors) list, other
+ * controllers' entries kept.
+ */
 static int
 gw_kube_patch_parents(cJSON *st, const cJSON *live, const cJSON *desired,
-    const char *controller_name, const char *route_ns)
+    const char *controller_name, const char *route_ns,
+    const gw_kube_kind_t *kind)
 {
     int           changed, i, n, *used;
     cJSON        *out, *e;
     const cJSON  *lparents, *dparents, *lp, *dp, *found;
 
-    lparents = gw_kube_get(live, "parents");
-    dparents = gw_kube_get(desired, "parents");
+    lparents = gw_kube_get(live, kind->list);
+    dparents = gw_kube_get(desired, kind->list);
 
     n = cJSON_GetArraySize(dparents);
     used = gw_xcalloc(n, sizeof(int));
-    out = cJSON_AddArrayToObject(st, "parents");
+    out = cJSON_AddArrayToObject(st, kind->list);
 
     cJSON_ArrayForEach(lp, lparents) {
         if (!gw_streq(gw_kube_str(lp, "controllerName"), controller_name)) {
@@ -323,8 +336,8 @@ gw_kube_patch_parents(cJSON *st, const cJSON *live, const cJSON *desired,
 
         cJSON_ArrayForEach(dp, dparents) {
             if (!used[i]
-                && gw_kube_same_parent(gw_kube_get(lp, "parentRef"),
-                                       gw_kube_get(dp, "parentRef"),
+                && gw_kube_same_parent(gw_kube_get(lp, kind->ref),
+                                       gw_kube_get(dp, kind->ref),
                                        route_ns))
             {
                 found = dp;
@@ -393,7 +406,7 @@ gw_kube_status_patch(const cJSON *live, const cJSON *desired,
     if (kind->route) {
         ns = gw_kube_str(gw_kube_get(live, "metadata"), "namespace");
         changed = gw_kube_patch_parents(st, lst, dst, controller_name,
-                                        ns ? ns : "");
+                                        ns ? ns : "", kind);
 
     } else {
         changed = gw_kube_patch_fields(st, lst, dst,

@@ -524,6 +524,15 @@ gw_render_server_tls(gw_view_t *sv, const gw_dp_listen_t *l,
                      conf->state_dir, c->file);
     }
 
+    if (s->verify != GW_VERIFY_NONE) {
+        cv = gw_view_add(sv, "client_ca");
+        gw_view_set(cv, "client_ca_what", s->client_ca->secret);
+        gw_view_setf(cv, "client_ca_path", "%s/" GW_DIR_SECRETS "/%s",
+                     conf->state_dir, s->client_ca->file);
+        gw_view_set_flag(sv, "client_require",
+                         s->verify == GW_VERIFY_REQUIRE);
+    }
+
     if (l->sni_default != NULL) {
         cv = gw_view_add(sv, "sni_check");
         gw_view_setf(cv, "sni_var", "gw_sni_%zu", index);

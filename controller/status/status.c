@@ -314,6 +314,61 @@ gw_status_route(cJSON *items, const gw_graph_t *g, const gw_groute_t *r,
 }
 
 
+/*
+ * A BackendTLSPolicy: one status.ancestors entry per Gateway of ours its
+ * targets are reached through (PolicyAncestorStatus), each with the
+ * policy's conditions.
+ */
+static void
+gw_status_policy(cJSON *items, const gw_graph_t *g, const gw_gpolicy_t *p,
+    const gw_status_ctx_t *ctx)
+{
+    size_t                i;
+    cJSON                *st, *as, *a, *ref;
+    const cJSON          *prev, *pa;
+    const gw_ggateway_t  *gw;
+
+    if (p->ancestors.n == 0) {
+        return;                 /* not used by a Gateway of ours */
+    }
+
+    st = gw_status_item(items, p->obj, "BackendTLSPolicy", ctx, &prev);
+    as = cJSON_AddArrayToObject(st, "ancestors");
+
+    for (i = 0; i < p->ancestors.n; i++) {
+        gw = p->ancestors.items[i];
+
+        a = cJSON_CreateObject();
+        cJSON_AddItemToArray(as, a);
+
+        ref = cJSON_AddObjectToObject(a, "ancestorRef");
+        cJSON_AddStringToObject(ref, "group", GW_GROUP);
+        cJSON_AddStringToObject(ref, "kind", "Gateway");
+        cJSON_AddStringToObject(ref, "namespace", gw->obj->meta.namespace);
+        cJSON_AddStringToObject(ref, "name", gw->obj->meta.name);
+
+        cJSON_AddStringToObject(a, "controllerName", g->controller_name);
+
+        cJSON_ArrayForEach(pa,
+                           cJSON_GetObjectItemCaseSensitive(prev, "ancestors"))
+        {
+            if (gw_streq(gw_status_str(pa, "controllerName"),
+                         g->controller_name)
+                && cJSON_Compare(
+                       cJSON_GetObjectItemCaseSensitive(pa, "ancestorRef"),
+                       ref, 1))
+            {
+                break;
+            }
+        }
+
+        gw_status_conds(a, &p->conds, p->obj->meta.generation,
+                        cJSON_GetObjectItemCaseSensitive(pa, "conditions"),
+                        ctx);
+    }
+}
+
+
 cJSON *
 gw_status_build(const gw_graph_t *g, const gw_status_outcome_t *outcome,
     const cJSON *previous)
@@ -361,6 +416,10 @@ gw_status_build(const gw_graph_t *g, const gw_status_outcome_t *outcome,
 
     for (i = 0; i < g->routes.n; i++) {
         gw_status_route(items, g, g->routes.items[i], &ctx);
+    }
+
+    for (i = 0; i < g->policies.n; i++) {
+        gw_status_policy(items, g, g->policies.items[i], &ctx);
     }
 
 out:

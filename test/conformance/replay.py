@@ -506,6 +506,41 @@ def chk_GatewayListenersMustHaveConditions(st, a):
                            % (ref, n))
 
 
+def chk_BackendTLSPolicyMustHaveCondition(st, a):
+    """BackendTLSPolicyMustHaveCondition: every ancestor's conditions at
+    the latest generation, and the ancestor naming the Gateway has the
+    condition."""
+    ref, gw = a["policy"], a["gateway"]
+    pol = st.get("BackendTLSPolicy", ref)
+    gen = st.generation("BackendTLSPolicy", ref)
+    ancestors = pol.get("status", {}).get("ancestors") or []
+    for anc in ancestors:
+        latest_generation("BackendTLSPolicy %s" % ref, gen,
+                          anc.get("conditions"))
+    gns, _, gname = gw.rpartition("/")
+    for anc in ancestors:
+        ar = anc.get("ancestorRef", {})
+        if (ar.get("name") == gname and ar.get("namespace") in (None, gns)
+                and find_condition(anc.get("conditions"), a["condition"])):
+            return
+    raise Mismatch("BackendTLSPolicy %s ancestor %s: expected condition %s, "
+                   "got %s" % (ref, gw, want_str(a["condition"]), "; ".join(
+                       describe_conds(anc.get("conditions"),
+                                      a["condition"]["type"])
+                       for anc in ancestors) or "no ancestors"))
+
+
+def chk_BackendTLSPolicyMustHaveLatestConditions(st, a):
+    """Every ancestor's conditions at the latest generation (a policy
+    without status has nothing stale, as upstream)."""
+    ref = a["policy"]
+    pol = st.status.get(("BackendTLSPolicy",) + tuple(ref.split("/", 1)))
+    gen = st.generation("BackendTLSPolicy", ref)
+    for anc in (pol or {}).get("status", {}).get("ancestors") or []:
+        latest_generation("BackendTLSPolicy %s" % ref, gen,
+                          anc.get("conditions"))
+
+
 def chk_GatewayMustHaveZeroRoutes(st, a):
     ref = a["gateway"]
     gw = gw_conds_latest(st, ref)

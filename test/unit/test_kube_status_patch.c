@@ -36,6 +36,16 @@
     "'metadata':{'name':'r','namespace':'app','generation':2,"                \
     "'resourceVersion':'41'},'status':{'parents':[" parents "]}}"
 
+#define ANCESTOR(ctl, name, status, ltt)                                      \
+    "{'ancestorRef':" REF(name) ",'controllerName':'" ctl "',"                \
+    "'conditions':[" COND("Accepted", status, "Accepted", ltt) "]}"
+
+#define POLICY(ancestors)                                                     \
+    "{'apiVersion':'gateway.networking.k8s.io/v1',"                           \
+    "'kind':'BackendTLSPolicy',"                                              \
+    "'metadata':{'name':'p','namespace':'app','generation':2,"                \
+    "'resourceVersion':'9'},'status':{'ancestors':[" ancestors "]}}"
+
 #define GATEWAY(conds, lconds)                                                \
     "{'apiVersion':'gateway.networking.k8s.io/v1','kind':'Gateway',"          \
     "'metadata':{'name':'gw','namespace':'infra','generation':2,"             \
@@ -372,6 +382,40 @@ test_route_all_ours_gone(void **state)
 }
 
 
+/* BackendTLSPolicy: ancestors, as route parents, ours only. */
+static void
+test_policy_other_ancestors_kept(void **state)
+{
+    cJSON        *p;
+    const cJSON  *as;
+
+    (void) state;
+
+    assert_null(patch_of(POLICY(ANCESTOR(OURS, "b", "True", OLD)),
+                         POLICY(ANCESTOR(OURS, "b", "True", NOW))));
+
+    p = patch_of(
+        POLICY(ANCESTOR("x.io/ctl", "a", "True", OLD) ","
+               ANCESTOR(OURS, "b", "True", OLD)),
+        POLICY(ANCESTOR(OURS, "b", "False", NOW)));
+    assert_non_null(p);
+    assert_string_equal(path_str(p, "metadata.resourceVersion"), "9");
+
+    as = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "status"), "ancestors");
+    assert_int_equal(cJSON_GetArraySize(as), 2);
+    assert_string_equal(path_str(cJSON_GetArrayItem(as, 0), "controllerName"),
+                        "x.io/ctl");
+    assert_string_equal(path_str(cJSON_GetArrayItem(as, 1),
+                                 "ancestorRef.name"), "b");
+    assert_string_equal(
+        path_str(cJSON_GetArrayItem(cJSON_GetObjectItem(
+                     cJSON_GetArrayItem(as, 1), "conditions"), 0), "status"),
+        "False");
+
+    cJSON_Delete(p);
+}
+
+
 static void
 test_status_path(void **state)
 {
@@ -397,6 +441,12 @@ test_status_path(void **state)
                          "app", "r", &err), GW_OK);
     assert_string_equal(buf,
         "/apis/gateway.networking.k8s.io/v1/namespaces/app/httproutes/r");
+
+    assert_int_equal(gw_kube_status_path(buf, sizeof(buf), NULL,
+                         "BackendTLSPolicy", "app", "p", &err), GW_OK);
+    assert_string_equal(buf,
+        "/apis/gateway.networking.k8s.io/v1/namespaces/app/"
+        "backendtlspolicies/p");
 
     /* refused: unknown kind, names that would change the path */
     assert_int_equal(gw_kube_status_path(buf, sizeof(buf), NULL, "Service",
@@ -425,6 +475,7 @@ main(void)
         cmocka_unit_test(test_route_stale_parent_removed),
         cmocka_unit_test(test_route_new_parent_appended),
         cmocka_unit_test(test_route_all_ours_gone),
+        cmocka_unit_test(test_policy_other_ancestors_kept),
         cmocka_unit_test(test_status_path),
     };
 
