@@ -23,6 +23,7 @@ typedef struct {
 static const gw_kube_kind_t  gw_kube_kinds[] = {
     { "GatewayClass", "gatewayclasses", 0, 0 },
     { "Gateway",      "gateways",       1, 0 },
+    { "ListenerSet",  "listenersets",   1, 0 },
     { "HTTPRoute",    "httproutes",     1, 1 },
     { "GRPCRoute",    "grpcroutes",     1, 1 },
     { "TLSRoute",     "tlsroutes",      1, 1 },
@@ -35,8 +36,9 @@ static const char  *gw_kube_class_fields[] = {
     "conditions", "supportedFeatures", NULL
 };
 
+/* Gateway and ListenerSet (which has no addresses or attachedListenerSets) */
 static const char  *gw_kube_gateway_fields[] = {
-    "conditions", "listeners", "addresses", NULL
+    "conditions", "listeners", "addresses", "attachedListenerSets", NULL
 };
 
 
