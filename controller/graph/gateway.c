@@ -267,8 +267,9 @@ gw_listener_conflict(const gw_listener_t *a, const gw_listener_t *b,
 
 /*
  * Indistinct listeners of the Gateway are all rejected: no winner is
- * picked (spec).  A ListenerSet's listener loses to every listener before
- * it: the Gateway's, then earlier ListenerSets' (GEP-1713).
+ * picked (spec).  A ListenerSet's listener loses to every accepted
+ * listener before it: the Gateway's, then earlier ListenerSets'
+ * (GEP-1713).
  */
 static void
 gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
@@ -288,7 +289,9 @@ gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
                 continue;
             }
 
-            if (j > i && j >= gw->nown) {
+            /* a ListenerSet's listener yields only to accepted ones */
+            if ((j > i && j >= gw->nown) || (i >= gw->nown && !b->accepted))
+            {
                 continue;
             }
 
