@@ -186,12 +186,14 @@ gw_status_class(cJSON *items, const gw_gclass_t *c,
 
 
 /*
- * status.listeners[] entries for listeners[0 .. n) (a Gateway's own, or a
- * ListenerSet's); prev is the previous "status" of the same object.
+ * status.listeners[] entries for the listeners of gw that owner defines
+ * (NULL: the Gateway's own); prev is the previous "status" of the same
+ * object.
  */
 static void
-gw_status_listeners(cJSON *st, const gw_glistener_t *listeners, size_t n,
-    int64_t gen, const cJSON *prev, const gw_status_ctx_t *ctx)
+gw_status_listeners(cJSON *st, const gw_ggateway_t *gw,
+    const gw_glset_t *owner, int64_t gen, const cJSON *prev,
+    const gw_status_ctx_t *ctx)
 {
     size_t                 i, k;
     cJSON                 *ls, *l, *kinds, *kd;
@@ -200,8 +202,11 @@ gw_status_listeners(cJSON *st, const gw_glistener_t *listeners, size_t n,
 
     ls = cJSON_AddArrayToObject(st, "listeners");
 
-    for (i = 0; i < n; i++) {
-        gl = &listeners[i];
+    for (i = 0; i < gw->nlisteners; i++) {
+        gl = &gw->listeners[i];
+        if (gl->lset != owner) {
+            continue;
+        }
 
         l = cJSON_CreateObject();
         cJSON_AddItemToArray(ls, l);
@@ -256,7 +261,7 @@ gw_status_gateway(cJSON *items, const gw_ggateway_t *gw,
                     cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
                     ctx);
 
-    gw_status_listeners(st, gw->listeners, gw->nown, gen, prev, ctx);
+    gw_status_listeners(st, gw, NULL, gen, prev, ctx);
 
     /* only where ListenerSets may attach (absent reads as 0) */
     if (gw->obj->u.gateway.lsets_from != GW_FROM_NONE) {
@@ -281,8 +286,7 @@ gw_status_lset(cJSON *items, const gw_glset_t *ls,
                     cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
                     ctx);
 
-    gw_status_listeners(st, ls->gateway->listeners + ls->first,
-                        ls->nlisteners, gen, prev, ctx);
+    gw_status_listeners(st, ls->gateway, ls, gen, prev, ctx);
 }
 
 
