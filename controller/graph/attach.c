@@ -288,7 +288,14 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
         served += gw_listener_serves(l, r->kind);
     }
 
-    if (matched == 0) {
+    if (p->lset != NULL && gw_lset_detached(p->lset)) {
+        /* its listeners are not the Gateway's: nothing to attach to */
+        gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingParent",
+                     gw_arena_printf(g->arena, "ListenerSet %s/%s is not "
+                         "accepted: %s", pns, pname,
+                         gw_conds_get(&p->lset->conds, "Accepted")
+                             ->message));
+    } else if (matched == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingParent",
                      p->ref->section_name != NULL
                      ? gw_arena_printf(g->arena, "%s %s has no "

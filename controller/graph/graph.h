@@ -213,6 +213,9 @@ void gw_lsets_join(gw_graph_t *g, gw_ggateway_t *gw,
     const gw_store_t *store);
 void gw_lsets_summary(gw_graph_t *g);
 gw_glset_t *gw_graph_lset(gw_graph_t *g, const char *ns, const char *name);
+/* 1 when ls's listeners are not part of its Gateway (not allowed there,
+ * or the Gateway is not accepted). */
+int gw_lset_detached(const gw_glset_t *ls);
 
 /* The namespace and kind of the object that defines listener l. */
 const char *gw_listener_ns(const gw_glistener_t *l);

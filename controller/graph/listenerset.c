@@ -50,6 +50,13 @@ gw_graph_lset(gw_graph_t *g, const char *ns, const char *name)
 }
 
 
+int
+gw_lset_detached(const gw_glset_t *ls)
+{
+    return !ls->allowed || !ls->gateway->accepted;
+}
+
+
 /* spec.allowedListeners.namespaces of gw against namespace ns. */
 static int
 gw_lset_allowed(const gw_ggateway_t *gw, const char *ns,
