@@ -8,8 +8,8 @@
  *   {"apiVersion": "v1", "kind": "List", "items": [...]}
  *
  * with one item per object whose status this controller writes, in order:
- * GatewayClasses, Gateways, ListenerSets, routes (HTTPRoutes, GRPCRoutes, TLSRoutes,
- * TCPRoutes, UDPRoutes; each in graph order).  An item is
+ * GatewayClasses, Gateways, ListenerSets, routes (HTTPRoutes, GRPCRoutes,
+ * TLSRoutes, TCPRoutes, UDPRoutes; each in graph order).  An item is
  *
  *   {"apiVersion", "kind", "metadata": {"name", "namespace", "generation"},
  *    "status": {...}}
