@@ -33,6 +33,7 @@ typedef enum {
     GW_KIND_TCPROUTE,
     GW_KIND_UDPROUTE,
     GW_KIND_REFERENCEGRANT,
+    GW_KIND_LISTENERSET,
     GW_KIND_CRD,
     GW_KIND_CONFIGMAP,
     GW_KIND_BACKENDTLSPOLICY,
@@ -159,7 +160,20 @@ typedef struct {
     size_t                   nfrontend_ports;
     gw_obj_ref_t            *backend_cert;  /* tls.backend.clientCertificate
                                                Ref, NULL when absent */
+    gw_from_e        lsets_from;     /* spec.allowedListeners, default None */
+    gw_selector_t   *lsets_selector; /* for GW_FROM_SELECTOR */
 } gw_gateway_t;
+
+/* ListenerSet: listeners attached to a Gateway (GEP-1713) */
+
+typedef struct {
+    const char      *group;           /* default gateway.networking.k8s.io */
+    const char      *kind;            /* default Gateway */
+    const char      *name;
+    const char      *namespace;       /* NULL = the ListenerSet's namespace */
+    gw_listener_t   *listeners;       /* at least one, names unique */
+    size_t           nlisteners;
+} gw_listenerset_t;
 
 /* HTTPRoute */
 
@@ -415,6 +429,7 @@ typedef struct {
     union {
         gw_gatewayclass_t    gatewayclass;
         gw_gateway_t         gateway;
+        gw_listenerset_t     listenerset;
         gw_httproute_t       httproute;
         gw_grpcroute_t       grpcroute;
         gw_l4route_t         l4route;   /* TLSRoute, TCPRoute, UDPRoute */

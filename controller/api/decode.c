@@ -35,6 +35,8 @@ static const gw_kind_desc_t  gw_kinds[] = {
     { GW_GROUP, "UDPRoute", GW_KIND_UDPROUTE, 1, gw_decode_l4route },
     { GW_GROUP, "ReferenceGrant", GW_KIND_REFERENCEGRANT, 1,
       gw_decode_refgrant },
+    { GW_GROUP, "ListenerSet", GW_KIND_LISTENERSET, 1,
+      gw_decode_listenerset },
     { "apiextensions.k8s.io", "CustomResourceDefinition", GW_KIND_CRD, 0,
       gw_decode_crd },
     { "", "ConfigMap", GW_KIND_CONFIGMAP, 1, gw_decode_configmap },

@@ -50,6 +50,13 @@ int gw_decode_backend_refs(gw_dec_t *d, const cJSON *rule, const char *p,
     gw_backend_ref_t **out, size_t *n);
 int gw_decode_kv_matches(gw_dec_t *d, const cJSON *m, const char *key,
     const char *p, gw_kv_match_t **out, size_t *n);
+/* One listener entry (Gateway and ListenerSet; decode_gateway.c). */
+int gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
+    gw_listener_t *l);
+/* ListenerSet, and a Gateway's spec.allowedListeners (decode_listenerset.c) */
+int gw_decode_listenerset(gw_dec_t *d, gw_obj_t *obj);
+int gw_decode_allowed_listeners(gw_dec_t *d, const cJSON *spec,
+    gw_gateway_t *gw);
 int gw_decode_refgrant(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_service(gw_dec_t *d, gw_obj_t *obj);
 int gw_decode_endpointslice(gw_dec_t *d, gw_obj_t *obj);

@@ -226,7 +226,7 @@ gw_decode_listener_rules(gw_dec_t *d, const cJSON *tls, const char *p,
 }
 
 
-static int
+int
 gw_decode_listener(gw_dec_t *d, const cJSON *it, const char *p,
     gw_listener_t *l)
 {
@@ -450,6 +450,7 @@ gw_decode_gateway(gw_dec_t *d, gw_obj_t *obj)
         || gw_decode_params_ref(d, pr, "spec.infrastructure.parametersRef",
                                 &gw->infra_params) != GW_OK
         || gw_decode_gateway_tls(d, spec, gw) != GW_OK
+        || gw_decode_allowed_listeners(d, spec, gw) != GW_OK
         || gw_dec_array(d, spec, "listeners", "spec", 64, &arr,
                         &gw->nlisteners) != GW_OK)
     {

@@ -42,8 +42,7 @@ gw_listener_allows_ns(const gw_glistener_t *l, const gw_obj_t *route,
     case GW_FROM_ALL:
         return 1;
     case GW_FROM_SAME:
-        return strcmp(route->meta.namespace,
-                      l->gateway->obj->meta.namespace) == 0;
+        return strcmp(route->meta.namespace, gw_listener_ns(l)) == 0;
     case GW_FROM_NONE:
         return 0;
     case GW_FROM_SELECTOR:
@@ -78,9 +77,9 @@ gw_listener_from(gw_graph_t *g, const gw_glistener_t *l, const char *ns)
     case GW_FROM_ALL:
         return "routes from every namespace";
     case GW_FROM_SAME:
-        return gw_arena_printf(g->arena, "routes from its Gateway's "
+        return gw_arena_printf(g->arena, "routes from its %s's "
                                "namespace (%s) only",
-                               l->gateway->obj->meta.namespace);
+                               gw_listener_owner_kind(l), gw_listener_ns(l));
     case GW_FROM_NONE:
         return "no routes (namespaces.from: None)";
     case GW_FROM_SELECTOR:
@@ -217,9 +216,9 @@ static void
 gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     const gw_store_t *store)
 {
-    size_t           i;
+    size_t           i, first, end;
     int              matched, allowed, hosts, attached, live, served;
-    const char      *why;
+    const char      *why, *pkind, *pns, *pname;
     gw_attach_t     *at;
     gw_glistener_t  *l, *refused;
 
@@ -227,7 +226,15 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
     refused = NULL;
     why = NULL;
 
-    for (i = 0; i < p->gateway->nlisteners; i++) {
+    /* a Gateway parent's own listeners, or the ListenerSet's (GEP-1713) */
+    first = p->lset ? p->lset->first : 0;
+    end = p->lset ? first + p->lset->nlisteners : p->gateway->nown;
+    pkind = p->lset ? "ListenerSet" : "Gateway";
+    pns = p->lset ? p->lset->obj->meta.namespace
+                  : p->gateway->obj->meta.namespace;
+    pname = p->lset ? p->lset->obj->meta.name : p->gateway->obj->meta.name;
+
+    for (i = first; i < end; i++) {
         l = &p->gateway->listeners[i];
 
         if ((p->ref->section_name != NULL
@@ -281,22 +288,28 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
         served += gw_listener_serves(l, r->kind);
     }
 
-    if (matched == 0) {
+    if (p->lset != NULL && gw_lset_detached(p->lset)) {
+        /* its listeners are not the Gateway's: nothing to attach to */
+        gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingParent",
+                     gw_arena_printf(g->arena, "ListenerSet %s/%s is not "
+                         "accepted: %s", pns, pname,
+                         gw_conds_get(&p->lset->conds, "Accepted")
+                             ->message));
+    } else if (matched == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingParent",
                      p->ref->section_name != NULL
-                     ? gw_arena_printf(g->arena, "Gateway %s has no "
-                           "listener named %s%s", p->gateway->obj->meta.name,
+                     ? gw_arena_printf(g->arena, "%s %s has no "
+                           "listener named %s%s", pkind, pname,
                            p->ref->section_name,
                            p->ref->port ? " on that port" : "")
-                     : gw_arena_printf(g->arena, "Gateway %s has no "
-                           "listener on port %d", p->gateway->obj->meta.name,
+                     : gw_arena_printf(g->arena, "%s %s has no "
+                           "listener on port %d", pkind, pname,
                            p->ref->port));
     } else if (allowed == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
-                     gw_arena_printf(g->arena, "no listener of Gateway %s/%s "
-                         "allows %ss from namespace %s: %s",
-                         p->gateway->obj->meta.namespace,
-                         p->gateway->obj->meta.name, r->kind_name,
+                     gw_arena_printf(g->arena, "no listener of %s %s/%s "
+                         "allows %ss from namespace %s: %s", pkind, pns,
+                         pname, r->kind_name,
                          r->obj->meta.namespace, why));
     } else if (hosts == 0) {
         gw_conds_set(&p->conds, "Accepted", 0, "NoMatchingListenerHostname",
@@ -309,11 +322,9 @@ gw_route_attach(gw_graph_t *g, gw_groute_t *r, gw_gparent_t *p,
                      r->invalid ? r->invalid : "no rule can be programmed");
     } else if (live == 0 && gw_listener_refused(refused)) {
         gw_conds_set(&p->conds, "Accepted", 0, "NotAllowedByListeners",
-                     gw_arena_printf(g->arena, "listener %s of Gateway "
+                     gw_arena_printf(g->arena, "listener %s of %s "
                          "%s/%s is not accepted (%s): %s",
-                         refused->spec->name,
-                         p->gateway->obj->meta.namespace,
-                         p->gateway->obj->meta.name,
+                         refused->spec->name, pkind, pns, pname,
                          gw_conds_get(&refused->conds, "Accepted")->reason,
                          gw_conds_get(&refused->conds, "Accepted")->message));
     } else {
@@ -399,6 +410,7 @@ gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
     size_t                  i, j, k, m;
     const char             *ns;
     gw_groute_t            *r;
+    gw_glset_t             *ls;
     gw_gparent_t           *p;
     gw_ggateway_t          *gw;
     gw_glistener_t         *l;
@@ -418,15 +430,23 @@ gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
 
             for (j = 0; j < r->nparent_refs; j++) {
                 ref = &r->parent_refs[j];
-                if (strcmp(ref->group, GW_GROUP) != 0
-                    || strcmp(ref->kind, "Gateway") != 0)
-                {
+                ns = ref->namespace ? ref->namespace
+                                    : r->obj->meta.namespace;
+                ls = NULL;
+
+                if (strcmp(ref->group, GW_GROUP) != 0) {
                     continue;
                 }
 
-                ns = ref->namespace ? ref->namespace
-                                    : r->obj->meta.namespace;
-                gw = gw_graph_gateway(g, ns, ref->name);
+                if (strcmp(ref->kind, "ListenerSet") == 0) {
+                    ls = gw_graph_lset(g, ns, ref->name);
+                    gw = ls ? ls->gateway : NULL;
+                } else if (strcmp(ref->kind, "Gateway") == 0) {
+                    gw = gw_graph_gateway(g, ns, ref->name);
+                } else {
+                    continue;
+                }
+
                 if (gw == NULL) {
                     continue;           /* not ours: no status entry */
                 }
@@ -434,6 +454,7 @@ gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
                 p = &r->parents[r->nparents++];
                 p->ref = ref;
                 p->gateway = gw;
+                p->lset = ls;
                 gw_route_attach(g, r, p, store);
             }
 

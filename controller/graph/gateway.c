@@ -165,7 +165,7 @@ gw_listener_kinds(gw_graph_t *g, gw_glistener_t *l, const char **proto,
 }
 
 
-static void
+void
 gw_listener_check(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
 {
     size_t                 nproto;
@@ -272,7 +272,12 @@ gw_listener_conflict(const gw_listener_t *a, const gw_listener_t *b,
 }
 
 
-/* Indistinct listeners are all rejected: no winner is picked (spec). */
+/*
+ * Indistinct listeners of the Gateway are all rejected: no winner is
+ * picked (spec).  A ListenerSet's listener loses to every accepted
+ * listener before it: the Gateway's, then earlier ListenerSets'
+ * (GEP-1713).
+ */
 static void
 gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
 {
@@ -287,6 +292,12 @@ gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
             if (i == j || a->spec->port != b->spec->port
                 || !gw_listener_known(a->spec)
                 || !gw_listener_known(b->spec))
+            {
+                continue;
+            }
+
+            /* a ListenerSet's listener yields only to accepted ones */
+            if ((j > i && j >= gw->nown) || (i >= gw->nown && !b->accepted))
             {
                 continue;
             }
@@ -514,7 +525,7 @@ gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
     }
 
     valid = 0;
-    for (i = 0; i < gw->nlisteners; i++) {
+    for (i = 0; i < gw->nown; i++) {
         c = gw_conds_get(&gw->listeners[i].conds, "Accepted");
         valid += strcmp(c->status, "True") == 0;
     }
@@ -529,11 +540,10 @@ gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
 
     gw->accepted = 1;
 
-    if (valid < gw->nlisteners) {
+    if (valid < gw->nown) {
         gw_conds_set(&gw->conds, "Accepted", 1, "ListenersNotValid",
                      gw_arena_printf(g->arena, "%zu of %zu listeners are "
-                         "not valid", gw->nlisteners - valid,
-                         gw->nlisteners));
+                         "not valid", gw->nown - valid, gw->nown));
     } else {
         gw_conds_set(&gw->conds, "Accepted", 1, "Accepted",
                      "Gateway is accepted");
@@ -594,6 +604,7 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
         gw->obj = obj;
         gw->cls = c;
         gw->nlisteners = obj->u.gateway.nlisteners;
+        gw->nown = gw->nlisteners;
         gw->listeners = gw_arena_alloc(g->arena,
                                        gw->nlisteners
                                        * sizeof(gw_glistener_t));
@@ -604,6 +615,7 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
             gw_listener_check(g, &gw->listeners[j], store);
         }
 
+        gw_lsets_join(g, gw, store);
         gw_gateway_conflicts(g, gw);
         gw_gateway_backend_tls(g, gw, store);
 
@@ -636,4 +648,6 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
     for (i = 0; i < g->gateways.n; i++) {
         gw_gateway_summary(g, g->gateways.items[i]);
     }
+
+    gw_lsets_summary(g);
 }

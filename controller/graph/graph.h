@@ -39,6 +39,7 @@ const gw_cond_t *gw_conds_get(const gw_conds_t *c, const char *type);
 typedef struct gw_ggateway_s   gw_ggateway_t;
 typedef struct gw_glistener_s  gw_glistener_t;
 typedef struct gw_groute_s     gw_groute_t;
+typedef struct gw_glset_s      gw_glset_t;
 
 typedef struct {
     const gw_obj_t  *obj;
@@ -67,6 +68,8 @@ typedef enum {
 struct gw_glistener_s {
     const gw_listener_t  *spec;
     gw_ggateway_t        *gateway;
+    gw_glset_t           *lset;       /* its ListenerSet, NULL: the
+                                         Gateway's own listener */
     int                   accepted;   /* can carry traffic */
     int                   served;     /* the http{} data plane serves it */
     int                   stream;     /* the stream{} data plane serves it
@@ -89,10 +92,28 @@ struct gw_ggateway_s {
     gw_gclass_t      *cls;
     int               accepted;
     const char       *address;        /* where its listeners bind */
+    /*
+     * listeners[0 .. nown) are the Gateway's own; the rest come from the
+     * ListenerSets it admits, in precedence order (graph/listenerset.c).
+     * The data plane serves them all alike.
+     */
     gw_glistener_t   *listeners;
     size_t            nlisteners;
     const gw_obj_t   *backend_cert;   /* spec.tls.backend.clientCertificate
                                          Ref, resolved and checked */
+    size_t            nown;
+    int               attached_lsets; /* status.attachedListenerSets */
+    gw_conds_t        conds;
+};
+
+/* A ListenerSet whose parent is one of our Gateways. */
+struct gw_glset_s {
+    const gw_obj_t   *obj;
+    gw_ggateway_t    *gateway;
+    int               allowed;        /* by the Gateway's allowedListeners */
+    int               accepted;
+    size_t            first;          /* its listeners in gateway->listeners */
+    size_t            nlisteners;
     gw_conds_t        conds;
 };
 
@@ -132,6 +153,7 @@ typedef struct {
 typedef struct {
     const gw_parent_ref_t  *ref;
     gw_ggateway_t          *gateway;
+    gw_glset_t             *lset;     /* parentRef kind ListenerSet */
     int                     accepted;
     gw_conds_t              conds;
 } gw_gparent_t;
@@ -176,6 +198,7 @@ typedef struct {
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
     gw_ptrs_t       policies;         /* gw_gpolicy_t *, oldest first */
+    gw_ptrs_t       lsets;            /* gw_glset_t * */
     gw_map_t       *slices;           /* "ns/svc" -> gw_ptrs_t * */
     const gw_store_t *served_secrets; /* see gw_graph_conf_t */
 } gw_graph_t;
@@ -212,6 +235,28 @@ void gw_route_drop_rule(gw_graph_t *g, gw_groute_t *r, const gw_grule_t *gr);
 const char *gw_match_kv_check(gw_graph_t *g, const gw_kv_match_t *kv,
     size_t n, int header);
 void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
+
+/* A listener's checks of its own (gateway.c). */
+void gw_listener_check(gw_graph_t *g, gw_glistener_t *l,
+    const gw_store_t *store);
+
+/*
+ * ListenerSets (listenerset.c): gw_lsets_join() appends to gw->listeners
+ * the listeners of the ListenerSets gw admits (before the Gateway's
+ * conflicts are resolved); gw_lsets_summary() sets their conditions once
+ * every Gateway has its own.
+ */
+void gw_lsets_join(gw_graph_t *g, gw_ggateway_t *gw,
+    const gw_store_t *store);
+void gw_lsets_summary(gw_graph_t *g);
+gw_glset_t *gw_graph_lset(gw_graph_t *g, const char *ns, const char *name);
+/* 1 when ls's listeners are not part of its Gateway (not allowed there,
+ * or the Gateway is not accepted). */
+int gw_lset_detached(const gw_glset_t *ls);
+
+/* The namespace and kind of the object that defines listener l. */
+const char *gw_listener_ns(const gw_glistener_t *l);
+const char *gw_listener_owner_kind(const gw_glistener_t *l);
 
 /* The listener's tls.certificateRefs -> its ResolvedRefs condition. */
 void gw_listener_tls(gw_graph_t *g, gw_glistener_t *l,

@@ -33,7 +33,7 @@ gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
     const gw_obj_t  *secret, *served;
     gw_cert_info_t   info;
 
-    gwns = l->gateway->obj->meta.namespace;
+    gwns = gw_listener_ns(l);       /* the Gateway's or ListenerSet's */
     ns = ref->namespace ? ref->namespace : gwns;
 
     if (ref->group[0] != '\0' || strcmp(ref->kind, "Secret") != 0) {
@@ -45,13 +45,14 @@ gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
     }
 
     if (strcmp(ns, gwns) != 0
-        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
-                               "Secret", ns, ref->name))
+        && !gw_refgrant_allows(store, GW_GROUP, gw_listener_owner_kind(l),
+                               gwns, "", "Secret", ns, ref->name))
     {
         *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: no "
                                "ReferenceGrant in namespace %s allows "
-                               "Gateways from namespace %s to refer to it",
-                               ns, ref->name, ns, gwns);
+                               "%ss from namespace %s to refer to it",
+                               ns, ref->name, ns, gw_listener_owner_kind(l),
+                               gwns);
         return "RefNotPermitted";
     }
 

@@ -62,6 +62,8 @@ const gw_kind_def_t  gw_kind_defs[] = {
       1, 0, 0 },
     { "UDPRoute", GW_GATEWAY_GROUP, "udproutes", { "v1", "v1alpha2" }, NULL,
       1, 0, 0 },
+    { "ListenerSet", GW_GATEWAY_GROUP, "listenersets", { "v1" }, NULL, 1,
+      0, 0 },
     { "BackendTLSPolicy", GW_GATEWAY_GROUP, "backendtlspolicies",
       { "v1", "v1alpha3" }, NULL, 1, 0, 0 },
 };

@@ -114,7 +114,7 @@ long gw_status_retry_after(const char *body, size_t len);
 /* The informers' state, shared by informer.c and informer_disc.c. */
 
 #define GW_GATEWAY_GROUP  "gateway.networking.k8s.io"
-#define GW_NKINDS         15     /* entries of gw_kind_defs[] */
+#define GW_NKINDS         16     /* entries of gw_kind_defs[] */
 #define GW_NVERSIONS      4      /* Gateway API versions discovery asks */
 
 typedef struct {

@@ -30,6 +30,7 @@ typedef struct {
 static const gw_kube_kind_t  gw_kube_kinds[] = {
     { "GatewayClass", "gatewayclasses", 0, 0, NULL, NULL },
     { "Gateway",      "gateways",       1, 0, NULL, NULL },
+    { "ListenerSet",  "listenersets",   1, 0, NULL, NULL },
     { "HTTPRoute",    "httproutes",     1, 1, "parents", "parentRef" },
     { "GRPCRoute",    "grpcroutes",     1, 1, "parents", "parentRef" },
     { "TLSRoute",     "tlsroutes",      1, 1, "parents", "parentRef" },
@@ -44,8 +45,9 @@ static const char  *gw_kube_class_fields[] = {
     "conditions", "supportedFeatures", NULL
 };
 
+/* Gateway and ListenerSet (which has no addresses or attachedListenerSets) */
 static const char  *gw_kube_gateway_fields[] = {
-    "conditions", "listeners", "addresses", NULL
+    "conditions", "listeners", "addresses", "attachedListenerSets", NULL
 };
 
 

@@ -185,40 +185,28 @@ gw_status_class(cJSON *items, const gw_gclass_t *c,
 }
 
 
+/*
+ * status.listeners[] entries for the listeners of gw that owner defines
+ * (NULL: the Gateway's own); prev is the previous "status" of the same
+ * object.
+ */
 static void
-gw_status_gateway(cJSON *items, const gw_ggateway_t *gw,
+gw_status_listeners(cJSON *st, const gw_ggateway_t *gw,
+    const gw_glset_t *owner, int64_t gen, const cJSON *prev,
     const gw_status_ctx_t *ctx)
 {
     size_t                 i, k;
-    cJSON                 *st, *arr, *a, *ls, *l, *kinds, *kd;
-    int64_t                gen;
-    const cJSON           *prev, *pl;
-    unsigned char          addr[16];
+    cJSON                 *ls, *l, *kinds, *kd;
+    const cJSON           *pl;
     const gw_glistener_t  *gl;
-
-    st = gw_status_item(items, gw->obj, "Gateway", ctx, &prev);
-    gen = gw->obj->meta.generation;
-
-    /* a Gateway that listens nowhere has no address to report */
-    if (gw->accepted && gw->address != NULL) {
-        arr = cJSON_AddArrayToObject(st, "addresses");
-        a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "type",
-            (inet_pton(AF_INET, gw->address, addr) == 1
-             || inet_pton(AF_INET6, gw->address, addr) == 1)
-            ? "IPAddress" : "Hostname");
-        cJSON_AddStringToObject(a, "value", gw->address);
-        cJSON_AddItemToArray(arr, a);
-    }
-
-    gw_status_conds(st, &gw->conds, gen,
-                    cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
-                    ctx);
 
     ls = cJSON_AddArrayToObject(st, "listeners");
 
     for (i = 0; i < gw->nlisteners; i++) {
         gl = &gw->listeners[i];
+        if (gl->lset != owner) {
+            continue;
+        }
 
         l = cJSON_CreateObject();
         cJSON_AddItemToArray(ls, l);
@@ -242,6 +230,63 @@ gw_status_gateway(cJSON *items, const gw_ggateway_t *gw,
                         cJSON_GetObjectItemCaseSensitive(pl, "conditions"),
                         ctx);
     }
+}
+
+
+static void
+gw_status_gateway(cJSON *items, const gw_ggateway_t *gw,
+    const gw_status_ctx_t *ctx)
+{
+    cJSON                 *st, *arr, *a;
+    int64_t                gen;
+    const cJSON           *prev;
+    unsigned char          addr[16];
+
+    st = gw_status_item(items, gw->obj, "Gateway", ctx, &prev);
+    gen = gw->obj->meta.generation;
+
+    /* a Gateway that listens nowhere has no address to report */
+    if (gw->accepted && gw->address != NULL) {
+        arr = cJSON_AddArrayToObject(st, "addresses");
+        a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "type",
+            (inet_pton(AF_INET, gw->address, addr) == 1
+             || inet_pton(AF_INET6, gw->address, addr) == 1)
+            ? "IPAddress" : "Hostname");
+        cJSON_AddStringToObject(a, "value", gw->address);
+        cJSON_AddItemToArray(arr, a);
+    }
+
+    gw_status_conds(st, &gw->conds, gen,
+                    cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
+                    ctx);
+
+    gw_status_listeners(st, gw, NULL, gen, prev, ctx);
+
+    /* only where ListenerSets may attach (absent reads as 0) */
+    if (gw->obj->u.gateway.lsets_from != GW_FROM_NONE) {
+        cJSON_AddNumberToObject(st, "attachedListenerSets",
+                                gw->attached_lsets);
+    }
+}
+
+
+static void
+gw_status_lset(cJSON *items, const gw_glset_t *ls,
+    const gw_status_ctx_t *ctx)
+{
+    cJSON        *st;
+    int64_t       gen;
+    const cJSON  *prev;
+
+    st = gw_status_item(items, ls->obj, "ListenerSet", ctx, &prev);
+    gen = ls->obj->meta.generation;
+
+    gw_status_conds(st, &ls->conds, gen,
+                    cJSON_GetObjectItemCaseSensitive(prev, "conditions"),
+                    ctx);
+
+    gw_status_listeners(st, ls->gateway, ls, gen, prev, ctx);
 }
 
 
@@ -412,6 +457,10 @@ gw_status_build(const gw_graph_t *g, const gw_status_outcome_t *outcome,
 
     for (i = 0; i < g->gateways.n; i++) {
         gw_status_gateway(items, g->gateways.items[i], &ctx);
+    }
+
+    for (i = 0; i < g->lsets.n; i++) {
+        gw_status_lset(items, g->lsets.items[i], &ctx);
     }
 
     for (i = 0; i < g->routes.n; i++) {

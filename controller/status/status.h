@@ -8,9 +8,9 @@
  *   {"apiVersion": "v1", "kind": "List", "items": [...]}
  *
  * with one item per object whose status this controller writes, in order:
- * GatewayClasses, Gateways, routes (HTTPRoutes, GRPCRoutes, TLSRoutes,
- * TCPRoutes, UDPRoutes; each in graph order), BackendTLSPolicies (oldest
- * first; those with an ancestor Gateway of ours).  An item is
+ * GatewayClasses, Gateways, ListenerSets, routes (HTTPRoutes, GRPCRoutes,
+ * TLSRoutes, TCPRoutes, UDPRoutes; each in graph order), BackendTLSPolicies
+ * (oldest first; those with an ancestor Gateway of ours).  An item is
  *
  *   {"apiVersion", "kind", "metadata": {"name", "namespace", "generation"},
  *    "status": {...}}

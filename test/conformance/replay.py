@@ -723,7 +723,7 @@ def parents_for_route_match(kind, ref, expected, actual, ns_required):
             if pr.get("group") != GROUP:
                 reasons.append("parentRef.group %s" % pr.get("group"))
                 continue
-            if pr.get("kind") != "Gateway":
+            if pr.get("kind") != e.get("kind", "Gateway"):
                 reasons.append("parentRef.kind %s" % pr.get("kind"))
                 continue
             if pr.get("name") != gw_name:
@@ -759,6 +759,10 @@ def chk_RouteMustHaveParents(st, a, kind=None):
     if ns_required is None:
         ns_required = any(route_ns(ref) != route_ns(p["gateway"])
                           for p in a["parents"])
+    # exact: upstream's parentsForRouteMatch also wants no other parent
+    if a.get("exact") and len(parents) != len(a["parents"]):
+        raise Mismatch("%s %s: expected %d parents, got %d"
+                       % (kind, ref, len(a["parents"]), len(parents)))
     parents_for_route_match(kind, ref, a["parents"], parents, ns_required)
 
 
@@ -859,6 +863,116 @@ def chk_GatewayClassMustHaveLatestConditions(st, a):
                       st.generation("GatewayClass", ref),
                       st.get("GatewayClass", ref).get("status", {})
                       .get("conditions"))
+
+
+# ListenerSet helpers (GEP-1713)
+
+
+def chk_GatewayMustHaveAttachedListeners(st, a):
+    """Gateway conditions at the latest generation and
+    status.attachedListenerSets (absent = 0) equal to count."""
+    ref = a["gateway"]
+    gw = gw_conds_latest(st, ref)
+    got = gw.get("status", {}).get("attachedListenerSets") or 0
+    if got != a["count"]:
+        raise Mismatch("Gateway %s: expected attachedListenerSets %d, got %d"
+                       % (ref, a["count"], got))
+
+
+def lset_conds_latest(st, ref):
+    ls = st.get("ListenerSet", ref)
+    latest_generation("ListenerSet %s" % ref,
+                      st.generation("ListenerSet", ref),
+                      ls.get("status", {}).get("conditions"))
+    return ls
+
+
+def chk_ListenerSetMustHaveCondition(st, a):
+    ref = a["listenerset"]
+    conds = lset_conds_latest(st, ref).get("status", {}).get("conditions")
+    if not find_condition(conds, a["condition"]):
+        raise Mismatch("ListenerSet %s: expected condition %s, got %s"
+                       % (ref, want_str(a["condition"]),
+                          describe_conds(conds, a["condition"]["type"])))
+
+
+def chk_ListenerSetListenersMustHaveConditions(st, a):
+    """Every listener named (all when none are) has every condition; each
+    named listener has a status entry."""
+    ref = a["listenerset"]
+    names = a.get("listeners")
+    listeners = lset_conds_latest(st, ref).get("status", {}).get(
+        "listeners") or []
+    seen = set()
+    for li in listeners:
+        if names and li.get("name") not in names:
+            continue
+        seen.add(li.get("name"))
+        for w in a["conditions"]:
+            if not find_condition(li.get("conditions"), w):
+                raise Mismatch("ListenerSet %s listener %s: expected %s, "
+                               "got %s" % (ref, li.get("name"), want_str(w),
+                                           describe_conds(li.get(
+                                               "conditions"), w["type"])))
+    for n in names or []:
+        if n not in seen:
+            raise Mismatch("ListenerSet %s: no status for listener %s"
+                           % (ref, n))
+
+
+def chk_ListenerSetStatusMustHaveListeners(st, a):
+    """listenerSetListenersMatch: as GatewayStatusMustHaveListeners."""
+    ref = a["listenerset"]
+    ls = lset_conds_latest(st, ref)
+    actual = ls.get("status", {}).get("listeners") or []
+    want = a["listeners"]
+    if len(actual) != len(want):
+        raise Mismatch("ListenerSet %s: expected %d listeners in status, "
+                       "got %d" % (ref, len(want), len(actual)))
+    for wl in want:
+        al = next((x for x in actual if x.get("name") == wl["name"]), None)
+        where = "ListenerSet %s listener %s" % (ref, wl["name"])
+        if al is None:
+            raise Mismatch(where + ": no status for this listener")
+        akinds = al.get("supportedKinds") or []
+        wkinds = wl.get("supportedKinds") or []
+        if not wkinds and akinds:
+            raise Mismatch("%s: expected supportedKinds [], got %s"
+                           % (where, kinds_str(akinds)))
+        for wk in wkinds:
+            if not any((ak.get("group") or GROUP) == wk.get("group", GROUP)
+                       and ak.get("kind") == wk["kind"] for ak in akinds):
+                raise Mismatch("%s: expected %s in supportedKinds, got %s"
+                               % (where, wk["kind"], kinds_str(akinds)))
+        if al.get("attachedRoutes", 0) != wl.get("attachedRoutes", 0):
+            raise Mismatch("%s: expected attachedRoutes %d, got %d"
+                           % (where, wl.get("attachedRoutes", 0),
+                              al.get("attachedRoutes", 0)))
+        conditions_match(where, wl.get("conditions", []),
+                         al.get("conditions"))
+
+
+def chk_RoutesAndParentMustBeAccepted(st, a):
+    """Each route has an Accepted=True/Accepted parent for the resource
+    (kind Gateway or ListenerSet, one per listed listener), then every
+    listener of the resource is ResolvedRefs, Accepted and Programmed
+    True (ResourceListenersMustHaveConditions)."""
+    kind = a.get("kind", "HTTPRoute")
+    pkind = a["parent"]["kind"]
+    ref = a["parent"]["ref"]
+    sections = a.get("listeners") or [""]
+    for route in a["routes"]:
+        expected = [{"gateway": ref, "kind": pkind,
+                     "conditions": ROUTE_ACCEPTED} for _ in sections]
+        _, parents = route_parents(st, kind, route)
+        parents_for_route_match(kind, route, expected, parents,
+                                route_ns(route) != route_ns(ref))
+    if pkind == "ListenerSet":
+        chk_ListenerSetListenersMustHaveConditions(
+            st, {"listenerset": ref, "conditions": LISTENER_READY})
+    else:
+        chk_GatewayListenersMustHaveConditions(
+            st, {"gateway": ref, "conditions": LISTENER_READY})
 
 
 CHECKS = {name[4:]: fn for name, fn in globals().items()
