@@ -30,7 +30,8 @@ VARIANTS = {
 
 GW = "gateway.networking.k8s.io"
 ROUTES = ["httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes"]
-WRITTEN = ["gatewayclasses", "gateways"] + ROUTES
+WRITTEN = ["gatewayclasses", "gateways", "listenersets",
+           "backendtlspolicies"] + ROUTES
 
 # (apiGroup, resource) -> verbs: what the controller does, nothing more
 EXPECTED_CLUSTER_RULES = {
@@ -41,7 +42,6 @@ EXPECTED_CLUSTER_RULES = {
     ("discovery.k8s.io", "endpointslices"): {"list", "watch"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     (GW, "referencegrants"): {"list", "watch"},
-    (GW, "backendtlspolicies"): {"list", "watch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }
 EXPECTED_CLUSTER_RULES.update({(GW, r): {"get", "list", "watch"}
