@@ -174,14 +174,7 @@ gw_route_hostnames(gw_graph_t *g, const gw_groute_t *r,
 static const char *
 gw_route_unserved(gw_graph_t *g, const gw_groute_t *r)
 {
-    if (r->kind == GW_KIND_GRPCROUTE) {
-        return "Route is accepted; no traffic reaches it yet: GRPCRoutes "
-               "are served on programmed HTTPS listeners only (see their "
-               "Programmed condition; gRPC over plain-text HTTP/2 next to "
-               "HTTP/1.1 is not implemented yet)";
-    }
-
-    if (r->kind != GW_KIND_HTTPROUTE) {
+    if (r->kind != GW_KIND_HTTPROUTE && r->kind != GW_KIND_GRPCROUTE) {
         return gw_arena_printf(g->arena, "Route is accepted; no traffic "
                                "reaches it yet: %ss are not implemented "
                                "in the data plane yet", r->kind_name);
