@@ -23,6 +23,8 @@ typedef struct {
     size_t       nservers;      /* 0: no ready endpoints -> 503 */
     int          retry;         /* each endpoint listed once per try, with
                                    max_fails=0 (dataplane/proxy.c) */
+    const char  *hash;          /* "hash $<hash> consistent", or NULL:
+                                   session persistence (session.c) */
 } gw_dp_upstream_t;
 
 typedef struct {
@@ -39,6 +41,8 @@ size_t gw_dp_share_add(gw_dp_share_t *shares, size_t n,
 
 typedef struct {
     const char     *var;        /* variable name, without '$' */
+    const char     *key;        /* what splits: NULL is $request_id, else
+                                   a session key variable (session.c) */
     gw_dp_share_t  *shares;
     size_t          nshares;
     long            total;
@@ -191,6 +195,7 @@ typedef struct {
     gw_ptrs_t  certs;           /* gw_dp_cert_t *, every file, sorted */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
+    gw_ptrs_t  sessions;        /* gw_dp_session_t *, session.c */
     gw_ptrs_t  joins;           /* header variables that "add" appends to,
                                    "x_foo" for $http_x_foo, sorted */
     int        port_offset;

@@ -34,6 +34,13 @@ typedef struct {
 gw_dp_proxy_t *gw_dp_proxy(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     int *copies);
 
+/*
+ * The session persistence of an HTTPRoute rule (session.c), made once per
+ * rule and listed in dp->sessions, or NULL when it has none.
+ */
+const gw_dp_session_t *gw_dp_session(gw_dp_ctx_t *ctx,
+    const gw_grule_t *rule);
+
 void gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t);
 

@@ -28,6 +28,8 @@
  * retried 5xx does not take the endpoint out for other requests.  backoff
  * is not carried: nginx retries at once.  nginx does not retry requests
  * with non-idempotent methods (POST, PATCH, ...) once they were sent.
+ *
+ * Session persistence: dataplane/session.c.
  */
 
 #include <string.h>
@@ -127,13 +129,15 @@ gw_dp_proxy_retry(gw_dp_ctx_t *ctx, const gw_rule_ext_t *ext,
 gw_dp_proxy_t *
 gw_dp_proxy(gw_dp_ctx_t *ctx, const gw_grule_t *rule, int *copies)
 {
-    gw_dp_proxy_t        *p;
-    const gw_rule_ext_t  *ext;
+    gw_dp_proxy_t          *p;
+    const gw_rule_ext_t    *ext;
+    const gw_dp_session_t  *session;
 
     *copies = 1;
     ext = rule->ext;
+    session = gw_dp_session(ctx, rule);
 
-    if (rule->protocol == NULL
+    if (rule->protocol == NULL && session == NULL
         && (ext == NULL
             || (ext->request_ms == GW_DURATION_UNSET
                 && ext->backend_ms == GW_DURATION_UNSET && !ext->retry)))
@@ -142,6 +146,7 @@ gw_dp_proxy(gw_dp_ctx_t *ctx, const gw_grule_t *rule, int *copies)
     }
 
     p = gw_arena_alloc(ctx->a, sizeof(gw_dp_proxy_t));
+    p->session = session;
 
     if (rule->protocol != NULL) {
         p->h2c = (strcmp(rule->protocol, GW_PROTO_H2C) == 0);

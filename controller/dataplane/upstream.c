@@ -32,10 +32,12 @@ gw_dp_share_add(gw_dp_share_t *shares, size_t n, const char *upstream,
 
 /*
  * The upstream of backend b; copies > 1: a retry upstream that lists each
- * endpoint copies times (see proxy.c).
+ * endpoint copies times (see proxy.c); session: the rule's own upstream,
+ * balanced by its session key (see session.c).
  */
 static const char *
-gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies)
+gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
+    const gw_dp_session_t *session)
 {
     int                k;
     size_t             i, n;
@@ -49,6 +51,10 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies)
            : gw_arena_printf(ctx->a, "%s_%s_%d", b->namespace, b->ref->name,
                              b->ref->port);
 
+    if (session != NULL) {
+        name = gw_arena_printf(ctx->a, "%s_%s", name, session->var);
+    }
+
     u = gw_map_get(&ctx->upstreams, name);
     if (u != NULL) {
         return u->name;
@@ -60,6 +66,9 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies)
                                  b->ref->name, b->ref->port);
     u->nservers = b->nendpoints * (size_t) copies;
     u->retry = (copies > 1);
+    if (session != NULL) {
+        u->hash = gw_arena_printf(ctx->a, "%s_key", session->var);
+    }
     u->servers = gw_arena_alloc(ctx->a, (u->nservers + 1) * sizeof(char *));
 
     n = 0;
@@ -80,8 +89,10 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies)
 }
 
 
+/* A weighted split of shares by key (NULL: $request_id). */
 static gw_dp_split_t *
-gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total)
+gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total,
+    const char *by)
 {
     size_t          i;
     gw_buf_t        key;
@@ -89,6 +100,9 @@ gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total)
     gw_dp_split_t  *s;
 
     gw_buf_init(&key);
+    if (by != NULL) {
+        gw_buf_printf(&key, "%s|", by);
+    }
     for (i = 0; i < n; i++) {
         gw_buf_printf(&key, "%s:%d,", shares[i].upstream, shares[i].weight);
     }
@@ -102,6 +116,7 @@ gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total)
 
     s = gw_arena_alloc(ctx->a, sizeof(gw_dp_split_t));
     s->var = gw_arena_printf(ctx->a, "gw_split_%zu", ctx->dp->splits.n);
+    s->key = by;
     s->shares = shares;
     s->nshares = n;
     s->total = total;
@@ -117,18 +132,23 @@ void
 gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t)
 {
-    int                  copies;
-    size_t               i, n;
-    long                 total;
-    const char          *up;
-    gw_dp_share_t       *shares;
-    const gw_gbackend_t *b;
+    int                    copies;
+    size_t                 i, n;
+    long                   total;
+    const char            *up;
+    gw_dp_share_t         *shares;
+    const gw_gbackend_t   *b;
+    const gw_dp_session_t *session;
 
     memset(t, 0, sizeof(gw_dp_target_t));
 
     copies = 1;
+    session = NULL;
     if (rule->spec != NULL) {
         t->proxy = gw_dp_proxy(ctx, rule, &copies);
+        if (t->proxy != NULL) {
+            session = t->proxy->session;
+        }
     }
 
     shares = gw_arena_alloc(ctx->a, (rule->nbackends + 1)
@@ -143,7 +163,8 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         }
 
         /* an invalid backend's share of the traffic answers 500 */
-        up = b->valid ? gw_dp_upstream(ctx, b, copies) : GW_UPSTREAM_500;
+        up = b->valid ? gw_dp_upstream(ctx, b, copies, session)
+                      : GW_UPSTREAM_500;
         total += b->weight;
         n = gw_dp_share_add(shares, n, up, b->weight);
     }
@@ -162,7 +183,11 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         return;
     }
 
-    t->split = gw_dp_split(ctx, shares, n, total);
+    /* a session keeps its backend while the weights stay (session.c) */
+    t->split = gw_dp_split(ctx, shares, n, total,
+                           session ? gw_arena_printf(ctx->a, "%s_key",
+                                                     session->var)
+                                   : NULL);
 }
 
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/rule_ext.h"
 #include "dataplane/filter.h"
 #include "graph/graph.h"
 
@@ -115,6 +116,84 @@ gw_rule_protocol(gw_graph_t *g, const gw_grule_t *rule, const char **why)
 }
 
 
+/*
+ * 1 when c may be in a session cookie's name: an HTTP token character
+ * (RFC 9110) but '$', '#' and '\'', which are nginx syntax.
+ */
+static int
+gw_session_cookie_char(int c)
+{
+    return c != '\0'
+           && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+               || (c >= '0' && c <= '9') || strchr("!%&*+-.^_`|~", c) != NULL);
+}
+
+
+/* 1 when c may be in a session header's name (nginx reads only these). */
+static int
+gw_session_header_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '-';
+}
+
+
+/*
+ * Why nginx cannot carry session persistence s (at path, for messages),
+ * or NULL (dataplane/session.c says how it does).  nginx keeps no
+ * session state, so the timeouts it cannot put in the cookie are refused
+ * rather than ignored.
+ */
+static const char *
+gw_session_check(gw_graph_t *g, const gw_session_t *s, const char *path)
+{
+    const char  *p, *what;
+
+    if (s->name != NULL) {
+        if (s->name[0] == '\0') {
+            return gw_arena_printf(g->arena, "%s.sessionPersistence."
+                                   "sessionName: Invalid value: \"\": "
+                                   "must not be empty", path);
+        }
+
+        for (p = s->name; *p; p++) {
+            if (s->type == GW_SESSION_COOKIE
+                ? !gw_session_cookie_char((unsigned char) *p)
+                : !gw_session_header_char((unsigned char) *p))
+            {
+                what = (s->type == GW_SESSION_COOKIE)
+                       ? "a cookie name: letters, digits and "
+                         "! % & * + - . ^ _ ` | ~"
+                       : "a header name: letters, digits and '-'";
+
+                /* the name is not echoed: it may be anything */
+                return gw_arena_printf(g->arena, "%s.sessionPersistence."
+                                       "sessionName: Invalid value: the "
+                                       "character at offset %zu cannot be "
+                                       "in %s", path,
+                                       (size_t) (p - s->name), what);
+            }
+        }
+    }
+
+    if (s->idle_ms != GW_DURATION_UNSET) {
+        return gw_arena_printf(g->arena, "%s.sessionPersistence.idleTimeout:"
+                               " not supported: nginx keeps no session "
+                               "state", path);
+    }
+
+    if (s->absolute_ms != GW_DURATION_UNSET && !s->permanent) {
+        return gw_arena_printf(g->arena, "%s.sessionPersistence."
+                               "absoluteTimeout: supported only with type "
+                               "Cookie and cookieConfig.lifetimeType "
+                               "Permanent (the cookie's Max-Age): nginx "
+                               "keeps no session state", path);
+    }
+
+    return NULL;
+}
+
+
 static const char *
 gw_rule_ext_check(gw_graph_t *g, const gw_groute_t *r, gw_grule_t *rule)
 {
@@ -141,7 +220,10 @@ gw_rule_ext_check(gw_graph_t *g, const gw_groute_t *r, gw_grule_t *rule)
     }
 
     if (ext->session != NULL) {
-        return "sessionPersistence is not supported yet";
+        why = gw_session_check(g, ext->session, path);
+        if (why != NULL) {
+            return why;
+        }
     }
 
     why = NULL;

@@ -1,6 +1,7 @@
 /*
- * ngx-gateway: the view of an HTTPRoute location's protocol, timeouts and
- * retries (see dataplane/proxy.c for what they mean to nginx).
+ * ngx-gateway: the view of an HTTPRoute location's protocol, timeouts,
+ * retries (see dataplane/proxy.c for what they mean to nginx) and session
+ * persistence (dataplane/session.c).
  */
 
 #include "render/proxy.h"
@@ -38,6 +39,51 @@ gw_render_proxy(gw_view_t *v, const gw_dp_location_t *loc)
 
     if (p->next_timeout != NULL) {
         gw_view_set(v, "next_timeout", p->next_timeout);
+    }
+
+    /* the first reply starts the session: "add_header NAME $<var>_set" */
+    if (p->session != NULL) {
+        gw_view_set(v, "session_var", p->session->var);
+        gw_view_set(v, "session_header",
+                    p->session->header ? p->session->name : "Set-Cookie");
+    }
+}
+
+
+void
+gw_render_proxy_upstream(gw_view_t *v, const gw_dp_upstream_t *u)
+{
+    if (u->hash != NULL) {
+        gw_view_set(v, "hash", u->hash);
+    }
+}
+
+
+void
+gw_render_proxy_sessions(gw_view_t *root, const gw_dp_t *dp)
+{
+    size_t                  i;
+    gw_view_t              *v;
+    const gw_dp_session_t  *s;
+
+    for (i = 0; i < dp->sessions.n; i++) {
+        s = dp->sessions.items[i];
+
+        v = gw_view_add(root, "sessions");
+        gw_view_set(v, "session_var", s->var);
+        gw_view_set(v, "session_source", s->source);
+        gw_view_set(v, "session_name", s->name);
+
+        if (s->header) {
+            gw_view_set_flag(v, "session_header", 1);
+            continue;
+        }
+
+        gw_view_set(v, "session_cookie_re", s->cookie_re);
+        gw_view_set(v, "session_path", s->path);
+        if (s->max_age >= 0) {
+            gw_view_set_int(v, "session_max_age", s->max_age);
+        }
     }
 }
 

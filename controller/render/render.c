@@ -139,6 +139,7 @@ gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 
     v = gw_view_add(root, "splits");
     gw_view_set(v, "var", s->var);
+    gw_view_set(v, "key", s->key ? s->key : "request_id");
 
     /* basis points, the last share takes the remainder ("*") */
     for (i = 0; i < s->nshares; i++) {
@@ -649,12 +650,15 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
         if (gw_render_tag_ok(u->service)) {
             gw_view_set(v, "backend_tag", u->service);
         }
+        gw_render_proxy_upstream(v, u);
         for (j = 0; j < u->nservers; j++) {
             sv = gw_view_add(v, "servers");
             gw_view_set(sv, "address", u->servers[j]);
             gw_view_set_flag(sv, "no_max_fails", u->retry);
         }
     }
+
+    gw_render_proxy_sessions(root, dp);
 
     for (i = 0; i < dp->splits.n; i++) {
         gw_render_split(&a, root, dp->splits.items[i]);
