@@ -103,6 +103,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         loc->upstream = t.upstream;
         loc->split = t.split;
         loc->proxy = t.proxy;
+        loc->tls = t.tls;
 
         prefix = NULL;
 
@@ -331,6 +332,7 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
     for (i = 0; i < l->servers.n; i++) {
         gw_dp_fill_server(ctx, l->servers.items[i], &byhost);
         gw_dp_server_tag(ctx, l, l->servers.items[i]);
+        gw_dp_backend_tls_server(ctx, l->servers.items[i]);
         if (l->ssl) {
             gw_dp_tls_server(ctx, l->servers.items[i]);
         }
@@ -359,6 +361,7 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
     ctx.a = a;
     ctx.dp = dp;
+    ctx.g = g;
     gw_map_init(&ctx.listens, a);
     gw_map_init(&ctx.upstreams, a);
     gw_map_init(&ctx.splits, a);

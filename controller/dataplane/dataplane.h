@@ -9,6 +9,7 @@
 #define GW_DATAPLANE_H
 
 #include "core/gw_map.h"
+#include "dataplane/backend_tls.h"
 #include "dataplane/filter.h"
 #include "dataplane/front.h"
 #include "dataplane/proxy.h"
@@ -25,6 +26,8 @@ typedef struct {
                                    max_fails=0 (dataplane/proxy.c) */
     const char  *hash;          /* "hash $<hash> consistent", or NULL:
                                    session persistence (session.c) */
+    const gw_dp_backend_tls_t *tls;  /* TLS to it (BackendTLSPolicy), or
+                                        NULL */
 } gw_dp_upstream_t;
 
 typedef struct {
@@ -81,6 +84,7 @@ typedef struct {
                                        status answers as gRPC status */
     const gw_dp_proxy_t *proxy;     /* HTTPRoute: protocol, timeouts,
                                        retries; NULL: the defaults */
+    const gw_dp_backend_tls_t *tls; /* TLS to its backends, or NULL */
 } gw_dp_location_t;
 
 /* Where a path match puts a candidate among those of a location. */
@@ -135,7 +139,7 @@ typedef struct {
  * file and a new configuration.  CA bundles (client certificate
  * validation) are files of the same kind, without a key.
  */
-typedef struct {
+typedef struct gw_dp_cert_s {
     const char  *file;          /* "<32 hex digits>.pem" */
     const char  *secret;        /* ns/name, for a comment (CA bundles:
                                    "ns/gateway listener name") */

@@ -10,6 +10,7 @@
 typedef struct {
     gw_arena_t  *a;
     gw_dp_t     *dp;
+    const gw_graph_t *g;
     gw_map_t     listens;       /* "address port" -> gw_dp_listen_t */
     gw_map_t     upstreams;     /* name -> gw_dp_upstream_t */
     gw_map_t     splits;        /* shares key -> gw_dp_split_t */
@@ -23,6 +24,7 @@ typedef struct {
     const char     *upstream;
     gw_dp_split_t  *split;
     gw_dp_proxy_t  *proxy;      /* NULL: HTTP/1.1, nginx's defaults */
+    const gw_dp_backend_tls_t *tls;  /* TLS to the backends, or NULL */
 } gw_dp_target_t;
 
 /*
@@ -83,6 +85,30 @@ void gw_dp_server_locations(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
  */
 void gw_dp_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
 void gw_dp_tls_sni(gw_dp_ctx_t *ctx, gw_dp_listen_t *l);
+
+/*
+ * The file of content pem (len bytes) below STATE_DIR/secrets/, named by
+ * its hash and labelled what; the chain and key file of a checked
+ * kubernetes.io/tls Secret (tls.c).  NULL when it cannot be made.
+ */
+gw_dp_cert_t *gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len,
+    const char *what);
+gw_dp_cert_t *gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret);
+
+/*
+ * BackendTLSPolicy (backend_tls.c): the TLS to backend b (*tls, NULL when
+ * no policy targets it); GW_ERR when policies target it but none applies
+ * (its share answers 500 rather than plain text to a TLS port).
+ */
+int gw_dp_backend_tls(gw_dp_ctx_t *ctx, const gw_gbackend_t *b,
+    const gw_dp_backend_tls_t **tls);
+
+/*
+ * The TLS of the locations of server s, once its listener is known: the
+ * client certificate of its Gateway added; gRPC locations that would
+ * need TLS answer UNAVAILABLE (not carried yet).
+ */
+void gw_dp_backend_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s);
 
 /* The certificate files in name order, the SNI maps by hostname. */
 void gw_dp_tls_sort(gw_dp_t *dp);

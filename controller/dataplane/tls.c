@@ -57,7 +57,7 @@ gw_dp_secret_free(char *data, size_t len)
  * made for the same content, or a new one labelled what; NULL when the
  * hash cannot be computed.
  */
-static gw_dp_cert_t *
+gw_dp_cert_t *
 gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
 {
     size_t          i;
@@ -103,7 +103,7 @@ gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
  * lacks one, then the key; NULL if the Secret cannot be read (the graph
  * would not have accepted the listener).
  */
-static gw_dp_cert_t *
+gw_dp_cert_t *
 gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
 {
     char           *crt, *key, *pem;

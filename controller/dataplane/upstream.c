@@ -33,11 +33,11 @@ gw_dp_share_add(gw_dp_share_t *shares, size_t n, const char *upstream,
 /*
  * The upstream of backend b; copies > 1: a retry upstream that lists each
  * endpoint copies times (see proxy.c); session: the rule's own upstream,
- * balanced by its session key (see session.c).
+ * balanced by its session key (see session.c); tls: how it is spoken to.
  */
 static const char *
 gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
-    const gw_dp_session_t *session)
+    const gw_dp_session_t *session, const gw_dp_backend_tls_t *tls)
 {
     int                k;
     size_t             i, n;
@@ -69,6 +69,7 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
     if (session != NULL) {
         u->hash = gw_arena_printf(ctx->a, "%s_key", session->var);
     }
+    u->tls = tls;
     u->servers = gw_arena_alloc(ctx->a, (u->nservers + 1) * sizeof(char *));
 
     n = 0;
@@ -128,11 +129,52 @@ gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total,
 }
 
 
+/* Two backends are spoken to alike: no TLS, or the same policy's. */
+static int
+gw_dp_tls_same(const gw_dp_backend_tls_t *a, const gw_dp_backend_tls_t *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+
+    return a->policy == b->policy;
+}
+
+
+/*
+ * The upstream of backend b in a rule whose location speaks *tls to its
+ * backends (*first: no backend decided it yet), or GW_UPSTREAM_500: b is
+ * invalid, policies target it but none applies, or it needs TLS settings
+ * other than the location's (see backend_tls.c).
+ */
+static const char *
+gw_dp_rule_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
+    const gw_dp_session_t *session, const gw_dp_backend_tls_t **tls,
+    int *first)
+{
+    const gw_dp_backend_tls_t  *bt;
+
+    if (!b->valid || gw_dp_backend_tls(ctx, b, &bt) != GW_OK) {
+        return GW_UPSTREAM_500;
+    }
+
+    if (*first) {
+        *tls = bt;
+        *first = 0;
+
+    } else if (!gw_dp_tls_same(*tls, bt)) {
+        return GW_UPSTREAM_500;
+    }
+
+    return gw_dp_upstream(ctx, b, copies, session, bt);
+}
+
+
 void
 gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t)
 {
-    int                    copies;
+    int                    copies, first;
     size_t                 i, n;
     long                   total;
     const char            *up;
@@ -155,6 +197,7 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
                                     * sizeof(gw_dp_share_t));
     n = 0;
     total = 0;
+    first = 1;
 
     for (i = 0; i < rule->nbackends; i++) {
         b = &rule->backends[i];
@@ -163,8 +206,7 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         }
 
         /* an invalid backend's share of the traffic answers 500 */
-        up = b->valid ? gw_dp_upstream(ctx, b, copies, session)
-                      : GW_UPSTREAM_500;
+        up = gw_dp_rule_upstream(ctx, b, copies, session, &t->tls, &first);
         total += b->weight;
         n = gw_dp_share_add(shares, n, up, b->weight);
     }

@@ -287,6 +287,9 @@ void gw_graph_policies(gw_graph_t *g, const gw_store_t *store);
 const gw_gpolicy_t *gw_policy_for(const gw_graph_t *g,
     const gw_gbackend_t *b);
 
+/* 1 when a BackendTLSPolicy, accepted or not, targets backend b. */
+int gw_policy_targeted(const gw_graph_t *g, const gw_gbackend_t *b);
+
 /* 1 when the data plane serves routes of kind on listener l. */
 int gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind);
 

@@ -289,6 +289,15 @@ gw_graph_policies(gw_graph_t *g, const gw_store_t *store)
         gw_policy_refs(g, p, store);
         gw_policy_ancestors(g, p);
 
+        /* nginx 1.22 checks only the hostname (proxy_ssl_name) */
+        if (p->accepted && p->obj->u.backendtlspolicy.nsans > 0) {
+            p->accepted = 0;
+            gw_conds_set(&p->conds, "Accepted", 0, "Invalid",
+                         "subjectAltNames are not supported yet: nginx "
+                         "verifies the backend's certificate against the "
+                         "hostname only; the targeted backends answer 500");
+        }
+
         t = NULL;
         o = gw_policy_conflict(g, p, &t);
         if (o != NULL) {
@@ -338,4 +347,28 @@ gw_policy_for(const gw_graph_t *g, const gw_gbackend_t *b)
     }
 
     return any;
+}
+
+
+int
+gw_policy_targeted(const gw_graph_t *g, const gw_gbackend_t *b)
+{
+    size_t                        i, j;
+    const gw_gpolicy_t           *p;
+    const gw_backendtlspolicy_t  *spec;
+
+    for (i = 0; i < g->policies.n; i++) {
+        p = g->policies.items[i];
+        spec = &p->obj->u.backendtlspolicy;
+
+        for (j = 0; j < spec->ntargets; j++) {
+            if (gw_policy_target_matches(&spec->targets[j],
+                                         p->obj->meta.namespace, b, 0))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }

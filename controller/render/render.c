@@ -377,6 +377,33 @@ gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
 }
 
 
+/*
+ * TLS to the backends of a location (dataplane/backend_tls.c): scheme,
+ * SNI, verification and the client certificate.  File names are
+ * "<hex>.pem" below {{secrets_dir}}.
+ */
+static void
+gw_render_backend_tls(gw_view_t *v, const gw_dp_location_t *loc)
+{
+    const gw_dp_backend_tls_t  *t;
+
+    t = loc->tls;
+
+    gw_view_set(v, "scheme",
+                (loc->proxy != NULL && loc->proxy->h2c) ? "grpcs" : "https");
+    gw_view_set(v, "tls_name", t->name);
+    gw_view_set(v, "tls_policy", t->what);
+
+    if (t->ca != NULL) {
+        gw_view_set(v, "tls_ca", t->ca->file);
+    }
+
+    if (t->client != NULL) {
+        gw_view_set(v, "tls_client", t->client->file);
+    }
+}
+
+
 /* What one rule does: the body of its location or named location. */
 static void
 gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
@@ -419,6 +446,10 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     }
 
     gw_render_request_headers(a, v, loc);
+
+    if (loc->tls != NULL) {
+        gw_render_backend_tls(v, loc);
+    }
 
     if (loc->split != NULL) {
         gw_view_set(v, "split", loc->split->var);
@@ -631,6 +662,8 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_view_setf(root, "temp_client_body", "%s/tmp/client_body",
                  conf->state_dir);
     gw_view_setf(root, "temp_proxy", "%s/tmp/proxy", conf->state_dir);
+    gw_view_setf(root, "secrets_dir", "%s/" GW_DIR_SECRETS, conf->state_dir);
+    gw_view_set(root, "system_ca", GW_SYSTEM_CA_BUNDLE);
     gw_view_setf(root, "temp_fastcgi", "%s/tmp/fastcgi", conf->state_dir);
     gw_view_setf(root, "temp_uwsgi", "%s/tmp/uwsgi", conf->state_dir);
     gw_view_setf(root, "temp_scgi", "%s/tmp/scgi", conf->state_dir);

@@ -142,7 +142,11 @@ out.close()
 # write_secrets MANIFESTS DIR: the certificate file of every
 # kubernetes.io/tls Secret, as the runtime writes it: the chain, a line
 # break if it lacks one, the key; named by the first 128 bits of its
-# SHA-256 in hex (controller/dataplane/tls.c).
+# SHA-256 in hex (controller/dataplane/tls.c).  Also the CA bundle file
+# of every ConfigMap with a ca.crt, as a BackendTLSPolicy or a frontend
+# client certificate validation naming that one ConfigMap makes it (a
+# line break added if it lacks one); bundles joined from several
+# ConfigMaps are not written.
 write_secrets() {
     "$python" -c '
 import base64, glob, hashlib, os, sys, yaml
@@ -153,6 +157,14 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.y*ml"),
                              recursive=True)):
     with open(path) as f:
         for doc in yaml.safe_load_all(f):
+            if doc and doc.get("kind") == "ConfigMap":
+                ca = ((doc.get("data") or {}).get("ca.crt") or "").encode()
+                if ca:
+                    ca += b"" if ca.endswith(b"\n") else b"\n"
+                    name = hashlib.sha256(ca).hexdigest()[:32] + ".pem"
+                    with open(os.path.join(out, name), "wb") as g:
+                        g.write(ca)
+                continue
             if not doc or doc.get("kind") != "Secret" \
                     or doc.get("type") != "kubernetes.io/tls":
                 continue
