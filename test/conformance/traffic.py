@@ -1010,13 +1010,16 @@ def load_known_failures():
 
 
 class Context:
-    def __init__(self, args):
+    """What the tests of one run share: the address block, certificates,
+    the base Pods, the claimed features."""
+
+    def __init__(self, consistency=15.0, verbose=False):
         self.workdir = tempfile.mkdtemp(prefix="ngx-traffic-")
         self.block, self.lock_fd = lock_block()
         self.certs = replay.Certs(self.workdir)
         self.pods = Pods(self.block, self.workdir)
-        self.consistency = args.consistency
-        self.verbose = args.v
+        self.consistency = consistency
+        self.verbose = verbose
         self.features = claimed_features(self.certs, self.workdir)
 
     def close(self, keep):
@@ -1048,7 +1051,7 @@ def main():
     preflight()
     specs = load_specs(args.k)
     known = load_known_failures()
-    ctx = Context(args)
+    ctx = Context(args.consistency, args.v)
     ok = True
     totals = {}
     results = []
