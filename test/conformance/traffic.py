@@ -323,6 +323,34 @@ def wire_endpoints(docs, pods):
             if p.namespace == ns and selects(selector, p.labels)]
 
 
+def patch_endpoint_slices(docs, pods, patch):
+    """What a test does with setupEndpointSlices: the selector-less
+    Services' IPv4 EndpointSlices list the Pods of one Deployment
+    (`patchEndpointSlices: {deployment: ns/name, services: [...]}`)."""
+    if not patch:
+        return
+    ns, _, name = patch["deployment"].rpartition("/")
+    mine = [p for p in pods if p.namespace == ns and p.deployment == name]
+    if not mine:
+        raise Fail("replay error: no Pods of Deployment %s"
+                   % patch["deployment"])
+    for d in docs:
+        if d.get("kind") != "EndpointSlice" or \
+                d.get("addressType", "IPv4") != "IPv4" or \
+                d["metadata"].get("namespace") != ns:
+            continue
+        svc = d["metadata"].get("labels", {}).get(
+            "kubernetes.io/service-name")
+        if svc in patch["services"]:
+            d["endpoints"] = [
+                {"addresses": [p.ip],
+                 "conditions": {"ready": True, "serving": True,
+                                "terminating": False},
+                 "targetRef": {"kind": "Pod", "namespace": p.namespace,
+                               "name": p.name}}
+                for p in mine]
+
+
 def place_gateways(docs, block):
     """replay.prepare gives each Gateway 127.0.1.N; move them into this
     run's block (parallel runs must not share addresses)."""
@@ -940,6 +968,7 @@ def run_test(spec, ctx):
         docs = replay.prepare(raw)
         place_gateways(docs, ctx.block)
         wire_endpoints(docs, pods)
+        patch_endpoint_slices(docs, pods, spec.get("patchEndpointSlices"))
         ctl.write(docs)
         ctl.start()
         gw_ref = spec["gateway"]
