@@ -8,7 +8,7 @@ PKGS=(
     nginx nginx-dev libnginx-mod-stream libnginx-mod-http-js
     libcurl4-openssl-dev libcjson-dev libyaml-dev libpcre2-dev libssl-dev
     libcmocka-dev
-    python3 python3-pytest python3-yaml python3-grpcio
+    python3 python3-pytest python3-yaml python3-grpcio python3-h2
     curl procps iproute2 psmisc time valgrind wrk
     prometheus      # promtool checks /metrics in the tests (large: ~330 MB)
 )
