@@ -13,6 +13,7 @@
 
 
 const char *const  gw_supported_features[] = {
+    "GRPCRoute",        /* GATEWAY-GRPC core: 15/15 status, 4/4 traffic */
     "Gateway",          /* GATEWAY-HTTP core: 37/37 replayed */
     "HTTPRoute",        /* GATEWAY-HTTP core: 37/37 replayed */
     "ReferenceGrant",   /* GATEWAY-HTTP core: 37/37 replayed */
@@ -22,10 +23,8 @@ const char *const  gw_supported_features[] = {
 };
 
 /*
- * Not listed although the graph resolves them: GRPCRoute (its status
- * cases pass, but the data plane carries it on HTTPS listeners only,
- * while the conformance suite sends it over plain-text HTTP/2 too), and
- * the extended HTTPRoute features
+ * Not listed although the graph resolves them: the extended HTTPRoute
+ * features
  * the data plane implements (matching, filters, redirects) until their
  * extended cases are replayed.
  */
