@@ -37,6 +37,10 @@ grep for:
 
   Echoing back request made to <request-uri> to client (<addr>:<port>)
 
+and every /status/NNN request (retry tests count them):
+
+  Answering status to request made to <request-uri> to client (<addr>:<port>)
+
 Usage:
   echo.py --listen 127.0.0.10:3000 [--h2c-listen 127.0.0.10:3001]
           [--https-listen 127.0.0.10:8443 --tls-cert C --tls-key K]
@@ -219,6 +223,8 @@ def echo_reply(cfg, req):
                      [("Content-Type", "text/plain; charset=utf-8")])
     if path.startswith("/status/"):
         m = STATUS_RE.match(req.uri)
+        log_line("Answering status to request made to %s to client (%s:%s)"
+                 % (req.uri, req.client[0], req.client[1]))
         return Reply(int(m.group(1)) if m else 400)
 
     log_line("Echoing back request made to %s to client (%s:%s)"

@@ -147,7 +147,7 @@ def backend(stack):
 
 def echo_requests(stack, path):
     """How many requests for path the echo backend received."""
-    want = f"Echoing back request made to {path} to client"
+    want = f"request made to {path} to client"
     return stack.echo_backend.text().count(want)
 
 
