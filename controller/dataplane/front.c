@@ -10,7 +10,8 @@
  * listeners of one port with one hostname conflict in the graph) and the
  * listener without hostname as its default; with none, the default is
  * http{} when the port has HTTPS, whose catch-all server answers unknown
- * names as it does on a port of its own, else the terminating server.  A
+ * names as it does on a port of its own, else the passthrough server,
+ * which closes them before any handshake.  A
  * name a TLS listener takes but none of its routes does is closed by the
  * stream server's own map.
  */
@@ -118,7 +119,8 @@ gw_dp_front_snis(gw_arena_t *a, gw_dp_front_port_t *fp)
     gw_dp_front_sni_t  *e;
 
     gw_map_init(&seen, a);
-    dflt = fp->f.https ? GW_FRONT_HTTPS : GW_FRONT_TERM;
+    dflt = fp->f.https ? GW_FRONT_HTTPS
+           : fp->f.passthrough ? GW_FRONT_TLS : GW_FRONT_TERM;
 
     for (i = 0; i < fp->listeners.n; i++) {
         gl = fp->listeners.items[i];
