@@ -458,10 +458,10 @@ gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
  * Which listeners the data plane serves: the accepted HTTP and HTTPS
  * listeners in http{} (nginx terminates TLS with the listener's
  * certificates), the accepted TCP, UDP and TLS (Passthrough and
- * Terminate) listeners in stream{}.  An accepted listener it cannot serve yet is
- * Programmed=False/Pending ("not yet online and ready to accept client
- * traffic") and says why; the Gateway is Programmed when it serves at
- * least one listener.
+ * Terminate) listeners in stream{}.  An accepted listener it cannot serve
+ * yet is Programmed=False/Pending ("not yet online and ready to accept
+ * client traffic") and says why; the Gateway is Programmed when it serves
+ * at least one listener.
  */
 static size_t
 gw_gateway_served(gw_graph_t *g, gw_ggateway_t *gw, const char **why)
