@@ -1,25 +1,25 @@
 #!/usr/bin/python3
-"""The stream proxy's cost: connections/s and MiB/s, B against A.
+"""The stream proxy: connections/s and MiB/s, B against A.
 
     /usr/bin/python3 bench/stream_cost.py           (after make)
+    BENCH_STREAM_B=module /usr/bin/python3 bench/stream_cost.py
 
-Two nginx instances proxy TCP to the same backends with a stream{} each:
+Two nginx instances proxy TCP to the same backends (two endpoints per
+listener) with a stream{} each:
 
-    A  a minimal hand-written stream{} (Debian's ngx_stream_module.so);
-    B  the configuration under test: for now the same stream{} plus our
-       stream module (build/ngx_stream_gateway_module.so, with
-       build/ngx_http_gateway_module.so, which reports its counters),
-       gateway_stream_status_zone, gateway_stream_tag on the servers and
-       gateway_stream_backend_tag on the upstreams.
+    A  a minimal hand-written stream{} (Debian's ngx_stream_module.so): one
+       server and one upstream with the two endpoints per listener;
+    B  by default (BENCH_STREAM_B=rendered, issue 5) the stream{} the
+       controller renders: manifests of a Gateway with two TCP listeners,
+       each with a TCPRoute to a Service of two endpoints, through
+       `ngx-gateway render` (as bench/match_cost.py does for http{}), run
+       as rendered (our modules, their zone and tags, proxy_half_close)
+       except for one worker on a CPU of its own and no access logs, as in
+       A; with BENCH_STREAM_B=module, A's stream{} plus our stream
+       module's directives (the module's cost alone).
 
-Issue 5 compares the controller's rendered stream config with a minimal
-one; until the controller renders stream{} (templates/stream.tmpl), B
-is the module's cost. STREAM_UNDER_TEST names the function that writes
-B's stream{}: to benchmark the controller's output, point it at a
-function returning the rendered stream block with the same listen
-addresses (LISTENERS) and upstream servers.
-
-The backends (one more nginx, so they are not the bottleneck):
+The backends (one more nginx on two addresses, so they are not the
+bottleneck):
 
     BACKEND:PORT+1  http, serves a 1 MiB file (throughput);
     BACKEND:PORT+2  stream `return` of a whole HTTP response with
@@ -29,29 +29,46 @@ wrk drives both through the proxies: "connections" sends each request on
 a new TCP connection (client -> proxy -> backend, closed by the backend),
 so requests/s is connections/s; "throughput" fetches the 1 MiB file over
 kept-alive connections. Rounds alternate A B, B A, ...; medians and the
-ratios B/A go to stdout and between <!-- bench-stream:start/end --> in
+ratios B/A go to stdout and between <!-- bench-stream:start/end -->
+(rendered) or <!-- bench-stream-module:start/end --> (module) in
 docs/benchmarks.md. Target (issue 5): B/A >= 0.97 for both, reported,
 never enforced.
 """
 
 import os
+import re
 import sys
 import time
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import ablib  # noqa: E402
 import abrun  # noqa: E402
+import match_cost  # noqa: E402
 from abrun import Failure, env_int, note  # noqa: E402
 
 DOCS = os.path.join(abrun.ROOT, "docs", "benchmarks.md")
-START_MARK = "<!-- bench-stream:start -->"
-END_MARK = "<!-- bench-stream:end -->"
-HEADING = "### The stream proxy's cost (issue 5)"
+# What B is: the rendered stream{} (issue 5) or the module's cost alone;
+# each has its own section in docs/benchmarks.md.
+MODES = {
+    "rendered": ("<!-- bench-stream:start -->", "<!-- bench-stream:end -->",
+                 "### The rendered stream{} against a minimal one (issue 5)",
+                 "A: minimal hand-written stream{}; B: the stream{} "
+                 "`ngx-gateway render` writes for a Gateway with two TCP "
+                 "listeners and their TCPRoutes (one worker, no access "
+                 "logs, as A)"),
+    "module": ("<!-- bench-stream-module:start -->",
+               "<!-- bench-stream-module:end -->",
+               "### The stream module's cost",
+               "A: minimal stream{}; B: the same plus our stream module, "
+               "its zone and tags"),
+}
 TARGET = 0.97
 
-BACKEND_ADDR = "127.0.0.61"
+BACKEND_ADDRS = ("127.0.0.61", "127.0.0.64")
 GATEWAY_ADDRS = {"A": "127.0.0.62", "B": "127.0.0.63"}
 FILE_SIZE = 1024 * 1024
 FILE_PATH = "/1m"
@@ -67,23 +84,24 @@ LISTENERS = {
 
 
 def backend_conf(www, port, cpu):
+    def listens(p):
+        return "".join("        listen %s:%d backlog=4096;\n" % (a, p)
+                       for a in BACKEND_ADDRS)
+
     def conf(root):
         return (abrun.main_context(root, cpu, [abrun.DEBIAN_STREAM]) +
                 "http {\n" + abrun.http_common(root) +
                 "    sendfile on;\n"
-                "    server {\n"
-                "        listen %s:%d backlog=4096;\n"
+                "    server {\n" + listens(port + 1) +
                 "        keepalive_requests 1000000;\n"
                 "        root %s;\n"
                 "    }\n"
                 "}\n"
                 "stream {\n"
-                "    server {\n"
-                "        listen %s:%d backlog=4096;\n"
+                "    server {\n" + listens(port + 2) +
                 "        return \"%s\";\n"
                 "    }\n"
-                "}\n" % (BACKEND_ADDR, port + 1, www, BACKEND_ADDR,
-                         port + 2, CLOSE_RESPONSE))
+                "}\n") % (www, CLOSE_RESPONSE)
     return conf
 
 
@@ -106,10 +124,11 @@ def stream_block(addr, port, tagged):
         if tagged:
             out.append("        gateway_stream_backend_tag "
                        "backend=bench/%s:80;\n" % name)
-        out.append("        server %s:%d;\n    }\n"
-                   % (BACKEND_ADDR, port + backend))
+        for a in BACKEND_ADDRS:
+            out.append("        server %s:%d;\n" % (a, port + backend))
+        out.append("    }\n")
         out.append("\n    server {\n"
-                   "        listen %s:%d backlog=4096;\n"
+                   "        listen %s:%d;\n"
                    % (addr, port + offset))
         if tagged:
             out.append("        gateway_stream_tag gateway=bench/gw "
@@ -119,20 +138,18 @@ def stream_block(addr, port, tagged):
     return "".join(out)
 
 
-# What B runs: modules to load and the stream{} (see the docstring).
-STREAM_UNDER_TEST = module_stream
-MODULES_UNDER_TEST = [abrun.DEBIAN_STREAM, abrun.HTTP_MODULE,
-                      abrun.STREAM_MODULE]
+MODULES = [abrun.DEBIAN_STREAM, abrun.HTTP_MODULE, abrun.STREAM_MODULE]
 
 
 def gateway_conf(name, addr, port, cpu):
+    """A's configuration, or B's in mode module."""
     if name == "A":
         modules = [abrun.DEBIAN_STREAM]
         stream = minimal_stream
         status = "return 404;"
     else:
-        modules = MODULES_UNDER_TEST
-        stream = STREAM_UNDER_TEST
+        modules = MODULES
+        stream = module_stream
         status = "gateway_status;"
 
     def conf(root):
@@ -148,14 +165,89 @@ def gateway_conf(name, addr, port, cpu):
     return conf
 
 
-def check_counted(b, results):
+# --- B rendered by the controller -------------------------------------------
+
+def manifests(addr, port):
+    """A Gateway on addr with the two listeners, each with a TCPRoute to
+    a Service whose EndpointSlice has both backend addresses."""
+    docs = [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+         "metadata": {"name": "bench"},
+         "spec": {"controllerName": "ngx-gateway.io/gateway-controller"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+         "metadata": {"name": "gw", "namespace": "bench"},
+         "spec": {"gatewayClassName": "bench",
+                  "addresses": [{"type": "IPAddress", "value": addr}],
+                  "listeners": [
+                      {"name": name, "port": port + offset,
+                       "protocol": "TCP"}
+                      for name, (offset, _, _) in sorted(LISTENERS.items())
+                  ]}},
+    ]
+    for name, (_, _, backend) in sorted(LISTENERS.items()):
+        docs += [
+            {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": name, "namespace": "bench"},
+             "spec": {"ports": [{"name": "p", "port": 80}]}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": name + "-1", "namespace": "bench",
+                          "labels": {"kubernetes.io/service-name": name}},
+             "addressType": "IPv4",
+             "ports": [{"name": "p", "port": port + backend}],
+             "endpoints": [{"addresses": list(BACKEND_ADDRS),
+                            "conditions": {"ready": True}}]},
+            {"apiVersion": "gateway.networking.k8s.io/v1alpha2",
+             "kind": "TCPRoute",
+             "metadata": {"name": name, "namespace": "bench"},
+             "spec": {"parentRefs": [{"name": "gw", "sectionName": name}],
+                      "rules": [{"backendRefs": [{"name": name,
+                                                  "port": 80}]}]}},
+        ]
+    return docs
+
+
+def rendered_conf(work, addr, port, cpu):
+    """B's nginx.conf from `ngx-gateway render`, its included files
+    written below work/B (the state directory of the render)."""
+    root = os.path.join(work, "B")
+    mdir = os.path.join(work, "manifests")
+    match_cost.write_file(os.path.join(mdir, "bench.yaml"),
+                          yaml.safe_dump_all(manifests(addr, port),
+                                             sort_keys=False))
+    files = match_cost.render(mdir, root)
+    main_path = os.path.join(root, "nginx.conf")
+    stream_path = os.path.join(root, "conf", "stream.conf")
+    if main_path not in files or stream_path not in files:
+        raise Failure("render wrote %s, expected %s and %s"
+                      % (", ".join(sorted(files)), main_path, stream_path))
+    for sub in ("logs", "run", "tmp"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+
+    # no access log, as A: the stream one too
+    stream, n = re.subn(r"^access_log [^\n]*;$", "access_log off;",
+                        files[stream_path], flags=re.M)
+    if n != 1:
+        raise Failure("expected one access_log in the rendered stream.conf,"
+                      " found %d" % n)
+    for path, text in files.items():
+        if path not in (main_path, stream_path):
+            match_cost.write_file(path, text)
+    match_cost.write_file(stream_path, stream)
+    try:
+        main = match_cost.main_conf(files[main_path], cpu)
+    except ValueError as e:
+        raise Failure("setup B: %s" % e) from None
+    return lambda root: main, os.path.join(root, "run",
+                                           "gateway-status.sock")
+
+
+def check_counted(b, results, sock):
     """B's module must have counted what wrk did through it."""
     want = {
         "connections": sum(r["requests"]
                            for r in results["connections"]["B"]),
         "throughput": sum(r["bytes"] for r in results["throughput"]["B"]),
     }
-    sock = os.path.join(b.root, "status.sock")
     deadline = time.monotonic() + 10
     while True:
         doc = abrun.status_report(sock)
@@ -180,7 +272,7 @@ def check_counted(b, results):
 
 
 def command_line():
-    names = ("BENCH_AB_ROUNDS", "BENCH_AB_SECONDS", "BENCH_AB_WARMUP",
+    names = ("BENCH_STREAM_B", "BENCH_AB_ROUNDS", "BENCH_AB_SECONDS", "BENCH_AB_WARMUP",
              "BENCH_AB_CONNECTIONS", "BENCH_AB_STREAMS", "BENCH_AB_THREADS",
              "BENCH_AB_PIN", "BENCH_AB_PORT")
     prefix = "".join("%s=%s " % (n, os.environ[n]) for n in names
@@ -190,7 +282,7 @@ def command_line():
     return prefix + cmd
 
 
-def report(results, workloads, rounds, warmup, pin, pressure_text):
+def report(results, workloads, rounds, warmup, pin, pressure_text, mode):
     conn, thr = results["connections"], results["throughput"]
     gw_cpu, load_cpu = pin
     pinning = ("nginx under test on CPU %d, wrk and the backends on CPU %d"
@@ -210,9 +302,7 @@ def report(results, workloads, rounds, warmup, pin, pressure_text):
         "",
         "- Machine: %s" % abrun.machine_line(),
         "- Command: `%s`" % command_line(),
-        "- A: minimal stream{}; B: the same plus our stream module, "
-        "its zone and tags (stand-in until the controller renders "
-        "stream{})",
+        "- %s" % MODES[mode][3],
         "- Load: connections `%s`, throughput `%s`; each %s; one worker "
         "per nginx, %s" % (workloads["connections"].describe(),
                            workloads["throughput"].describe(),
@@ -253,7 +343,11 @@ def main():
             "throughput", FILE_PATH, threads,
             env_int("BENCH_AB_STREAMS", 8), seconds),
     }
-    abrun.require_tools(abrun.DEBIAN_STREAM, *MODULES_UNDER_TEST)
+    mode = os.environ.get("BENCH_STREAM_B") or "rendered"
+    if mode not in MODES:
+        raise Failure("BENCH_STREAM_B=%s: expected %s"
+                      % (mode, " or ".join(sorted(MODES))))
+    abrun.require_tools(*MODULES)
     gw_cpu, load_cpu = pin = abrun.pin_plan()
 
     session = abrun.Session("ngx-gateway-bench-stream.")
@@ -265,13 +359,18 @@ def main():
         os.chmod(www, 0o755)
         backend = session.nginx(
             "backend", backend_conf(www, port, load_cpu),
-            [(BACKEND_ADDR, port + 1), (BACKEND_ADDR, port + 2)])
+            [(a, port + k) for a in BACKEND_ADDRS for k in (1, 2)])
         setups = {}
         for name in ("A", "B"):
             addr = GATEWAY_ADDRS[name]
             listens = [(addr, port + LISTENERS[k][0]) for k in LISTENERS]
-            ngx = session.nginx(name, gateway_conf(name, addr, port, gw_cpu),
-                                listens)
+            if name == "B" and mode == "rendered":
+                conf, status_sock = rendered_conf(session.work, addr, port,
+                                                  gw_cpu)
+            else:
+                conf = gateway_conf(name, addr, port, gw_cpu)
+                status_sock = os.path.join(session.work, name, "status.sock")
+            ngx = session.nginx(name, conf, listens)
             setups[name] = ngx
             check_serves(name, addr, port)
         results = {}
@@ -288,9 +387,9 @@ def main():
             results[key] = abrun.run_ab(workloads[key], urls, rounds,
                                         warmup, load_cpu, backend)
         pressure_text = abrun.pressure_line(idle, pressure.share())
-        check_counted(setups["B"], results)
+        check_counted(setups["B"], results, status_sock)
         text = report(results, workloads, rounds, warmup, pin,
-                      pressure_text)
+                      pressure_text, mode)
     finally:
         session.close(keep=bool(os.environ.get("BENCH_KEEP")))
 
@@ -298,7 +397,8 @@ def main():
     sys.stdout.write("\n" + text)
     sys.stdout.flush()
     if not os.environ.get("BENCH_NO_DOCS"):
-        abrun.write_docs(DOCS, START_MARK, END_MARK, HEADING, text)
+        start, end, heading = MODES[mode][:3]
+        abrun.write_docs(DOCS, start, end, heading, text)
     return 0
 
 

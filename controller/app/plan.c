@@ -3,11 +3,55 @@
  * config.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/app.h"
 #include "render/render.h"
 #include "render/stream.h"
+
+
+static int
+gw_plan_cert_cmp(const void *a, const void *b)
+{
+    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
+    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
+
+    return strcmp(x->file, y->file);
+}
+
+
+/*
+ * The certificate files of stream{} (TLS Terminate) join those of
+ * http{}, so the runtime writes and keeps every file either names.
+ */
+static void
+gw_plan_stream_certs(gw_plan_t *p)
+{
+    size_t         i, j;
+    gw_dp_cert_t  *c;
+
+    for (i = 0; i < p->stream_dp->certs.n; i++) {
+        c = p->stream_dp->certs.items[i];
+
+        for (j = 0; j < p->dp->certs.n; j++) {
+            if (strcmp(((gw_dp_cert_t *) p->dp->certs.items[j])->file,
+                       c->file) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == p->dp->certs.n) {
+            gw_ptrs_push(&p->arena, &p->dp->certs, c);
+        }
+    }
+
+    if (p->dp->certs.n > 1) {
+        qsort(p->dp->certs.items, p->dp->certs.n, sizeof(void *),
+              gw_plan_cert_cmp);
+    }
+}
 
 
 int
@@ -31,6 +75,7 @@ gw_plan_build(gw_plan_t *p, const gw_store_t *store,
     p->dp = gw_dataplane_build(&p->arena, p->graph, conf->port_offset);
     p->stream_dp = gw_dp_stream_build(&p->arena, p->graph,
                                       conf->port_offset);
+    gw_plan_stream_certs(p);
 
     memset(&rc, 0, sizeof(rc));
     rc.state_dir = conf->state_dir;

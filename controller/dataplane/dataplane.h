@@ -147,6 +147,13 @@ typedef struct gw_dp_cert_s {
     size_t       len;
 } gw_dp_cert_t;
 
+/*
+ * The certificate file of a kubernetes.io/tls Secret the graph checked,
+ * allocated from a; NULL if it cannot be read.  The http{} and stream{}
+ * builders both make theirs with it (the same content, the same file).
+ */
+gw_dp_cert_t *gw_dp_cert_read(gw_arena_t *a, const gw_obj_t *secret);
+
 typedef struct {
     const char          *hostname;  /* NULL: every host (default server) */
     gw_dp_server_tag_t   tag;

@@ -1,6 +1,7 @@
 /*
- * ngx-gateway: which ports need a front (see front.h), and, for HTTPS
- * beside TLS Passthrough, which server names go where.
+ * ngx-gateway: which ports need a front (see front.h), and, for TLS
+ * listeners of different kinds on one port (HTTPS, TLS Terminate, TLS
+ * Passthrough), which server names go where.
  *
  * The spec picks the listener of a connection by the most specific
  * hostname: the same name, then the longest wildcard, then a listener
@@ -8,9 +9,11 @@
  * order too, so the front's map has one key per listener hostname (two
  * listeners of one port with one hostname conflict in the graph) and the
  * listener without hostname as its default; with none, the default is
- * http{}, whose catch-all server answers unknown names as it does on a
- * port of its own.  A name a TLS Passthrough listener takes but none of
- * its routes does is closed by the passthrough server's own map.
+ * http{} when the port has HTTPS, whose catch-all server answers unknown
+ * names as it does on a port of its own, else the passthrough server,
+ * which closes them before any handshake.  A
+ * name a TLS listener takes but none of its routes does is closed by the
+ * stream server's own map.
  */
 
 #include <stdlib.h>
@@ -22,17 +25,24 @@
 
 typedef struct {
     gw_dp_front_t   f;
-    int             https;
-    int             passthrough;
     gw_ptrs_t       listeners;  /* gw_glistener_t *, HTTPS and TLS */
 } gw_dp_front_port_t;
 
 
-static int
-gw_dp_front_passthrough(const gw_glistener_t *gl)
+/* The server behind a front that serves listener gl, or NULL. */
+static const char *
+gw_dp_front_server(const gw_glistener_t *gl)
 {
-    return gl->stream && strcmp(gl->spec->protocol, "TLS") == 0
-           && gw_streq(gl->spec->tls_mode, "Passthrough");
+    if (gl->served && strcmp(gl->spec->protocol, "HTTPS") == 0) {
+        return GW_FRONT_HTTPS;
+    }
+
+    if (!gl->stream || strcmp(gl->spec->protocol, "TLS") != 0) {
+        return NULL;
+    }
+
+    return gw_streq(gl->spec->tls_mode, "Passthrough") ? GW_FRONT_TLS
+                                                        : GW_FRONT_TERM;
 }
 
 
@@ -98,7 +108,7 @@ gw_dp_front_sni_cmp(const void *a, const void *b)
 }
 
 
-/* The server names of an HTTPS and TLS Passthrough port. */
+/* The server names of a port with TLS listeners of different kinds. */
 static void
 gw_dp_front_snis(gw_arena_t *a, gw_dp_front_port_t *fp)
 {
@@ -109,16 +119,15 @@ gw_dp_front_snis(gw_arena_t *a, gw_dp_front_port_t *fp)
     gw_dp_front_sni_t  *e;
 
     gw_map_init(&seen, a);
-    dflt = GW_FRONT_HTTPS;
+    dflt = fp->f.https ? GW_FRONT_HTTPS
+           : fp->f.passthrough ? GW_FRONT_TLS : GW_FRONT_TERM;
 
     for (i = 0; i < fp->listeners.n; i++) {
         gl = fp->listeners.items[i];
-        server = gw_dp_front_passthrough(gl) ? GW_FRONT_TLS : GW_FRONT_HTTPS;
+        server = gw_dp_front_server(gl);
 
         if (gl->spec->hostname == NULL) {
-            if (gw_dp_front_passthrough(gl)) {
-                dflt = GW_FRONT_TLS;
-            }
+            dflt = server;
             continue;
         }
 
@@ -168,6 +177,7 @@ gw_dp_fronts(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     size_t               i, j;
     gw_map_t             ports;
     gw_ptrs_t            all, *fronts;
+    const char          *server;
     gw_ggateway_t       *gw;
     gw_glistener_t      *gl;
     gw_dp_front_port_t  *fp;
@@ -188,16 +198,14 @@ gw_dp_fronts(gw_arena_t *a, const gw_graph_t *g, int port_offset)
                 continue;
             }
 
-            if (gl->served && strcmp(gl->spec->protocol, "HTTPS") == 0) {
-                fp = gw_dp_front_port(a, &ports, &all, gw,
-                                      gl->spec->port + port_offset);
-                fp->https = 1;
-                gw_ptrs_push(a, &fp->listeners, gl);
+            server = gw_dp_front_server(gl);
 
-            } else if (gw_dp_front_passthrough(gl)) {
+            if (server != NULL) {
                 fp = gw_dp_front_port(a, &ports, &all, gw,
                                       gl->spec->port + port_offset);
-                fp->passthrough = 1;
+                fp->f.https |= strcmp(server, GW_FRONT_HTTPS) == 0;
+                fp->f.passthrough |= strcmp(server, GW_FRONT_TLS) == 0;
+                fp->f.terminate |= strcmp(server, GW_FRONT_TERM) == 0;
                 gw_ptrs_push(a, &fp->listeners, gl);
 
             } else if (gl->served && strcmp(gl->spec->protocol, "HTTP") == 0
@@ -212,7 +220,7 @@ gw_dp_fronts(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
     for (i = 0; i < all.n; i++) {
         fp = all.items[i];
-        fp->f.tls = fp->https && fp->passthrough;
+        fp->f.tls = fp->f.https + fp->f.passthrough + fp->f.terminate > 1;
         if (fp->f.tls) {
             gw_dp_front_snis(a, fp);
         }

@@ -1,6 +1,7 @@
 /*
  * ngx-gateway: port fronts.  A port whose listeners nginx serves in
- * different places (HTTPS in http{} beside TLS Passthrough in stream{}),
+ * different places (HTTPS in http{}, TLS Terminate and TLS Passthrough in
+ * stream{}: two or three of them on one port),
  * or in one place that cannot tell them apart (HTTP/1.1 beside h2c on a
  * plain HTTP port: nginx 1.22's "listen ... http2" is HTTP/2 only), gets
  * a front: a stream{} server owns the TCP port and sends each connection,
@@ -20,6 +21,7 @@
 /* The servers behind a front, named in their sockets. */
 #define GW_FRONT_HTTPS   "https"     /* http{}: HTTPS listeners */
 #define GW_FRONT_TLS     "tls"       /* stream{}: TLS Passthrough */
+#define GW_FRONT_TERM    "tlsterm"   /* stream{}: TLS Terminate */
 #define GW_FRONT_HTTP    "http"      /* http{}: HTTP/1.x */
 #define GW_FRONT_H2C     "h2c"       /* http{}: HTTP/2, prior knowledge */
 
@@ -29,14 +31,17 @@
 /* Where a server name goes: a listener hostname and its server. */
 typedef struct {
     const char  *hostname;      /* exact or "*.suffix"; NULL: default */
-    const char  *server;        /* GW_FRONT_HTTPS or GW_FRONT_TLS */
+    const char  *server;        /* GW_FRONT_HTTPS, _TLS or _TERM */
 } gw_dp_front_sni_t;
 
 typedef struct {
     const char  *address;
     int          port;          /* with the port offset */
     int          is_v6;
-    int          tls;           /* HTTPS and TLS Passthrough: by SNI */
+    int          tls;           /* TLS listeners of two kinds: by SNI */
+    int          https;         /* tls: the servers behind it */
+    int          passthrough;
+    int          terminate;
     int          h2c;           /* HTTP with GRPCRoutes: by preface */
     size_t       index;         /* of its sockets */
     const char  *gateway;       /* ns/name */

@@ -15,9 +15,14 @@
  * the connection is closed.  Where two routes claim one hostname the
  * oldest wins.
  *
+ * TLS Terminate listeners of one address and port share another server:
+ * nginx terminates TLS with the listeners' certificates (by the server
+ * name when they differ) and the same kind of SNI map, over
+ * $ssl_server_name, sends the plain bytes to the backends.
+ *
  * A port that needs a front (dataplane/front.h) gets one more server, the
- * front, which owns the port; a TLS Passthrough server behind it listens
- * on the front's socket instead.
+ * front, which owns the port; the TLS servers behind it listen on the
+ * front's sockets instead.
  */
 
 #include <stdlib.h>
@@ -34,6 +39,7 @@ typedef struct {
     gw_map_t         servers;       /* "address port tcp|udp" */
     gw_map_t         upstreams;     /* name -> gw_dp_upstream_t */
     gw_map_t         splits;        /* shares key -> gw_dp_split_t */
+    gw_map_t         certs;         /* file -> gw_dp_cert_t */
 } gw_dp_stream_ctx_t;
 
 
@@ -168,11 +174,16 @@ static gw_dp_stream_server_t *
 gw_dp_stream_server(gw_dp_stream_ctx_t *ctx, const gw_ggateway_t *gw,
     const gw_glistener_t *gl, gw_kind_e kind, int port)
 {
+    int                     terminate;
     const char             *key;
     gw_dp_stream_server_t  *sv;
 
+    terminate = (kind == GW_KIND_TLSROUTE
+                 && gw_streq(gl->spec->tls_mode, "Terminate"));
+
     key = gw_arena_printf(ctx->a, "%s %d %s", gw->address, port,
-                          kind == GW_KIND_UDPROUTE ? "udp" : "tcp");
+                          kind == GW_KIND_UDPROUTE ? "udp"
+                          : terminate ? "terminate" : "tcp");
 
     sv = gw_map_get(&ctx->servers, key);
     if (sv != NULL) {
@@ -184,7 +195,8 @@ gw_dp_stream_server(gw_dp_stream_ctx_t *ctx, const gw_ggateway_t *gw,
     sv->port = port;
     gw_valid_ip(gw->address, &sv->is_v6);
     sv->udp = (kind == GW_KIND_UDPROUTE);
-    sv->passthrough = (kind == GW_KIND_TLSROUTE);
+    sv->passthrough = (kind == GW_KIND_TLSROUTE && !terminate);
+    sv->terminate = terminate;
     sv->gateway = gw_arena_printf(ctx->a, "%s/%s", gw->obj->meta.namespace,
                                   gw->obj->meta.name);
     sv->listener = gl->spec->name;
@@ -263,7 +275,7 @@ gw_dp_stream_fill(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
     memset(&ats, 0, sizeof(ats));
     gw_dp_stream_attachments(ctx, sv, &ats);
 
-    if (!sv->passthrough) {
+    if (!sv->passthrough && !sv->terminate) {
         if (ats.n == 0) {
             ctx->s->reject = 1;
             sv->target = GW_STREAM_REJECT;
@@ -295,6 +307,92 @@ gw_dp_stream_fill(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
 }
 
 
+/* The certificate file of a Secret, once per file. */
+static gw_dp_cert_t *
+gw_dp_stream_cert(gw_dp_stream_ctx_t *ctx, const gw_obj_t *secret)
+{
+    gw_dp_cert_t  *c, *have;
+
+    c = gw_dp_cert_read(ctx->a, secret);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    have = gw_map_get(&ctx->certs, c->file);
+    if (have != NULL) {
+        return have;
+    }
+
+    gw_map_put(&ctx->certs, c->file, c);
+    gw_ptrs_push(ctx->a, &ctx->s->certs, c);
+
+    return c;
+}
+
+
+/*
+ * The certificates of a TLS Terminate server: its listener's, or, with
+ * several listeners, a map from the server name to the first certificate
+ * of the listener that takes it (the most specific hostname, as nginx's
+ * map with `hostnames` picks it), the listener without hostname (else the
+ * first) for other names.
+ */
+static void
+gw_dp_stream_certs(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
+    size_t index)
+{
+    size_t                 i, j;
+    const char            *dflt;
+    gw_dp_cert_t          *c;
+    gw_dp_passthrough_t   *e;
+    const gw_glistener_t  *gl;
+
+    dflt = NULL;
+
+    for (i = 0; i < sv->listeners.n; i++) {
+        gl = sv->listeners.items[i];
+        c = NULL;
+
+        for (j = 0; j < gl->nsecrets; j++) {
+            c = gw_dp_stream_cert(ctx, gl->secrets[j]);
+            if (c == NULL) {
+                continue;
+            }
+            if (sv->listeners.n == 1) {
+                gw_ptrs_push(ctx->a, &sv->certs, c);
+                continue;
+            }
+            break;
+        }
+
+        if (sv->listeners.n == 1 || c == NULL) {
+            continue;
+        }
+
+        if (gl->spec->hostname == NULL || dflt == NULL) {
+            dflt = c->file;
+        }
+
+        if (gl->spec->hostname != NULL) {
+            e = gw_arena_alloc(ctx->a, sizeof(gw_dp_passthrough_t));
+            e->hostname = gl->spec->hostname;
+            e->target = c->file;
+            gw_ptrs_push(ctx->a, &sv->cert_snis, e);
+        }
+    }
+
+    if (dflt == NULL) {
+        return;
+    }
+
+    sv->cert_var = gw_arena_printf(ctx->a, "gw_stream_cert_%zu", index);
+
+    e = gw_arena_alloc(ctx->a, sizeof(gw_dp_passthrough_t));
+    e->target = dflt;
+    gw_ptrs_push(ctx->a, &sv->cert_snis, e);
+}
+
+
 static int
 gw_dp_stream_server_cmp(const void *a, const void *b)
 {
@@ -315,13 +413,17 @@ gw_dp_stream_server_cmp(const void *a, const void *b)
         return x->udp - y->udp;
     }
 
+    if (x->terminate != y->terminate) {
+        return x->terminate - y->terminate;
+    }
+
     return (x->front == NULL) - (y->front == NULL);
 }
 
 
 /*
- * The fronts: a server of their own on the port, and the TLS Passthrough
- * server of a port with HTTPS moves to the front's socket.
+ * The fronts: a server of their own on the port, and the TLS servers of
+ * the port move to the front's sockets.
  */
 static void
 gw_dp_stream_fronts(gw_dp_stream_ctx_t *ctx, const gw_graph_t *g,
@@ -337,7 +439,7 @@ gw_dp_stream_fronts(gw_dp_stream_ctx_t *ctx, const gw_graph_t *g,
     for (i = 0; i < ctx->s->servers.n; i++) {
         sv = ctx->s->servers.items[i];
         f = gw_dp_front_find(fronts, sv->address, sv->port);
-        if (sv->passthrough && f != NULL && f->tls) {
+        if ((sv->passthrough || sv->terminate) && f != NULL && f->tls) {
             sv->behind = f;
         }
     }
@@ -383,6 +485,16 @@ gw_dp_stream_upstream_cmp(const void *a, const void *b)
 }
 
 
+static int
+gw_dp_stream_cert_cmp(const void *a, const void *b)
+{
+    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
+    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
+
+    return strcmp(x->file, y->file);
+}
+
+
 gw_dp_stream_t *
 gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 {
@@ -398,6 +510,7 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.servers, a);
     gw_map_init(&ctx.upstreams, a);
     gw_map_init(&ctx.splits, a);
+    gw_map_init(&ctx.certs, a);
 
     /* Gateways in precedence order, listeners in order: the first
      * listener of a server names it in the module's counters */
@@ -439,6 +552,19 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
             qsort(sv->snis.items, sv->snis.n, sizeof(void *),
                   gw_dp_sni_cmp);
         }
+
+        if (sv->terminate) {
+            gw_dp_stream_certs(&ctx, sv, i);
+            if (sv->cert_snis.n > 1) {
+                qsort(sv->cert_snis.items, sv->cert_snis.n, sizeof(void *),
+                      gw_dp_sni_cmp);
+            }
+        }
+    }
+
+    if (ctx.s->certs.n > 1) {
+        qsort(ctx.s->certs.items, ctx.s->certs.n, sizeof(void *),
+              gw_dp_stream_cert_cmp);
     }
 
     if (ctx.s->upstreams.n > 1) {

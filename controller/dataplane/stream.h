@@ -1,9 +1,10 @@
 /*
  * ngx-gateway: the stream{} data plane model: one nginx stream server per
- * address, port and transport for the TCP, UDP and TLS Passthrough
- * listeners, the upstreams of their routes' backends, weighted splits and,
- * for TLS Passthrough, the SNI map choosing the backend by the
- * ClientHello's server name.  Sorted, so the same graph always gives
+ * address, port and transport for the TCP, UDP and TLS listeners (TLS
+ * Passthrough and TLS Terminate apart), the upstreams of their routes'
+ * backends, weighted splits and, for TLS, the SNI map choosing the
+ * backend by the client's server name; for TLS Terminate the listeners'
+ * certificates.  Sorted, so the same graph always gives
  * byte-identical config.
  */
 
@@ -35,19 +36,30 @@ typedef struct {
     int          is_v6;
     int          udp;
     int          passthrough;   /* TLS: ssl_preread and an SNI map */
+    int          terminate;     /* TLS: nginx terminates, an SNI map */
     const char  *gateway;       /* ns/name: the tag of the server */
     const char  *listener;
     const char  *route;         /* TCP, UDP: the route served, or NULL */
     const char  *target;        /* TCP, UDP: where connections go */
-    const char  *sni_var;       /* passthrough: the map's variable */
-    gw_ptrs_t    snis;          /* passthrough: gw_dp_passthrough_t *,
+    const char  *sni_var;       /* TLS: the map's variable */
+    gw_ptrs_t    snis;          /* TLS: gw_dp_passthrough_t *,
                                    by hostname, the default last */
+
+    /*
+     * terminate: the certificates (gw_dp_cert_t *) of its one listener;
+     * with several listeners, cert_var names a map from the server name
+     * to the first certificate of its listener (cert_snis, hostname and
+     * target the file), loaded at the handshake.
+     */
+    gw_ptrs_t    certs;
+    const char  *cert_var;
+    gw_ptrs_t    cert_snis;     /* gw_dp_passthrough_t *, default last */
     gw_ptrs_t    listeners;     /* gw_glistener_t *, while building */
 
     /*
      * front: this server is the port's front (dataplane/front.h) and
-     * sends connections to the servers behind it; behind: a TLS
-     * Passthrough server listening on its front's socket.
+     * sends connections to the servers behind it; behind: a TLS server
+     * listening on its front's socket (GW_FRONT_TLS or GW_FRONT_TERM).
      */
     const gw_dp_front_t  *front;
     const gw_dp_front_t  *behind;
@@ -58,6 +70,7 @@ typedef struct {
                                    port's front before what it fronts */
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t *, sorted by name */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
+    gw_ptrs_t  certs;           /* gw_dp_cert_t *, every file, sorted */
     int        reject;          /* GW_STREAM_REJECT is used */
 } gw_dp_stream_t;
 

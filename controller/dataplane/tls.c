@@ -53,18 +53,16 @@ gw_dp_secret_free(char *data, size_t len)
 
 
 /*
- * The file of content pem (len bytes), named by its hash: the one already
- * made for the same content, or a new one labelled what; NULL when the
- * hash cannot be computed.
+ * The file of content pem (len bytes), named by its hash and labelled
+ * what; NULL when the hash cannot be computed.
  */
-gw_dp_cert_t *
-gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
+static gw_dp_cert_t *
+gw_dp_cert_make(gw_arena_t *a, const char *pem, size_t len, const char *what)
 {
     size_t          i;
     unsigned int    mdlen;
     unsigned char   md[EVP_MAX_MD_SIZE];
     char            hex[2 * EVP_MAX_MD_SIZE + 1];
-    const char     *file;
     gw_dp_cert_t   *c;
 
     if (EVP_Digest(pem, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
@@ -78,20 +76,32 @@ gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
     }
     hex[2 * i] = '\0';
 
-    file = gw_arena_printf(ctx->a, "%s.pem", hex);
-
-    c = gw_map_get(&ctx->certs, file);
-    if (c != NULL) {
-        return c;
-    }
-
-    c = gw_arena_alloc(ctx->a, sizeof(gw_dp_cert_t));
-    c->file = file;
+    c = gw_arena_alloc(a, sizeof(gw_dp_cert_t));
+    c->file = gw_arena_printf(a, "%s.pem", hex);
     c->secret = what;
-    c->pem = gw_arena_strndup(ctx->a, pem, len);
+    c->pem = gw_arena_strndup(a, pem, len);
     c->len = len;
 
-    gw_map_put(&ctx->certs, file, c);
+    return c;
+}
+
+
+/* The file c of the data plane: the one already made for it, or c. */
+static gw_dp_cert_t *
+gw_dp_cert_add(gw_dp_ctx_t *ctx, gw_dp_cert_t *c)
+{
+    gw_dp_cert_t  *have;
+
+    if (c == NULL) {
+        return NULL;
+    }
+
+    have = gw_map_get(&ctx->certs, c->file);
+    if (have != NULL) {
+        return have;
+    }
+
+    gw_map_put(&ctx->certs, c->file, c);
     gw_ptrs_push(ctx->a, &ctx->dp->certs, c);
 
     return c;
@@ -104,7 +114,7 @@ gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
  * would not have accepted the listener).
  */
 gw_dp_cert_t *
-gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
+gw_dp_cert_read(gw_arena_t *a, const gw_obj_t *secret)
 {
     char           *crt, *key, *pem;
     size_t          crt_len, key_len, len, i;
@@ -131,10 +141,9 @@ gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
     memcpy(pem + i, key, key_len);
     pem[len] = '\0';
 
-    c = gw_dp_file(ctx, pem, len,
-                   gw_arena_printf(ctx->a, "%s/%s",
-                                   secret->meta.namespace,
-                                   secret->meta.name));
+    c = gw_dp_cert_make(a, pem, len,
+                        gw_arena_printf(a, "%s/%s", secret->meta.namespace,
+                                        secret->meta.name));
 
 out:
 
@@ -143,6 +152,22 @@ out:
     gw_dp_secret_free(pem, len);
 
     return c;
+}
+
+
+/* The data plane's file of content pem (len bytes), labelled what. */
+gw_dp_cert_t *
+gw_dp_file(gw_dp_ctx_t *ctx, const char *pem, size_t len, const char *what)
+{
+    return gw_dp_cert_add(ctx, gw_dp_cert_make(ctx->a, pem, len, what));
+}
+
+
+/* The data plane's file for a Secret the graph checked (see above). */
+gw_dp_cert_t *
+gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
+{
+    return gw_dp_cert_add(ctx, gw_dp_cert_read(ctx->a, secret));
 }
 
 
@@ -164,11 +189,11 @@ gw_dp_client_ca(gw_dp_ctx_t *ctx, const gw_glistener_t *l)
         }
     }
 
-    c = gw_dp_file(ctx, b.data, b.len,
-                   gw_arena_printf(ctx->a, "%s/%s listener %s",
-                                   l->gateway->obj->meta.namespace,
-                                   l->gateway->obj->meta.name,
-                                   l->spec->name));
+    c = gw_dp_cert_add(ctx, gw_dp_cert_make(ctx->a, b.data, b.len,
+                       gw_arena_printf(ctx->a, "%s/%s listener %s",
+                                       l->gateway->obj->meta.namespace,
+                                       l->gateway->obj->meta.name,
+                                       l->spec->name)));
 
     gw_buf_free(&b);
 
@@ -188,7 +213,8 @@ gw_dp_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s)
 
     /* every certificate (nginx serves RSA and ECDSA side by side), once */
     for (i = 0; i < s->listener->nsecrets; i++) {
-        c = gw_dp_cert(ctx, s->listener->secrets[i]);
+        c = gw_dp_cert_add(ctx, gw_dp_cert_read(ctx->a,
+                                                s->listener->secrets[i]));
         if (c == NULL) {
             continue;
         }

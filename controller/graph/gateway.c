@@ -31,8 +31,9 @@ gw_graph_class(gw_graph_t *g, const char *name)
 /*
  * The route kinds a listener of this protocol carries (supportedKinds
  * when allowedRoutes.kinds is omitted); 0 when the protocol is not
- * supported.  A TLS listener in mode Terminate would carry TLSRoutes only
- * with TLSRouteModeTerminate, which this controller does not claim.
+ * supported.  A TLS listener carries TLSRoutes in either mode: Passthrough
+ * (the backend terminates) and Terminate (TLSRouteModeTerminate: nginx
+ * terminates with the listener's certificates and sends the plain bytes).
  */
 static size_t
 gw_listener_proto_kinds(const gw_listener_t *spec, const char **kinds)
@@ -47,7 +48,10 @@ gw_listener_proto_kinds(const gw_listener_t *spec, const char **kinds)
         return 2;
     }
 
-    if (strcmp(p, "TLS") == 0 && gw_streq(spec->tls_mode, "Passthrough")) {
+    if (strcmp(p, "TLS") == 0
+        && (gw_streq(spec->tls_mode, "Passthrough")
+            || gw_streq(spec->tls_mode, "Terminate")))
+    {
         kinds[0] = "TLSRoute";
         return 1;
     }
@@ -202,10 +206,9 @@ gw_listener_check(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
     }
 
     if (nproto == 0) {
-        gw_listener_reject(l, "UnsupportedValue", "TLS listeners in mode "
-                           "Terminate (TLSRoutes with termination) are not "
-                           "supported; use mode Passthrough, or an HTTPS "
-                           "listener for HTTPRoutes");
+        gw_listener_reject(l, "UnsupportedValue", gw_arena_printf(g->arena,
+                           "TLS mode %s is not supported (supported: "
+                           "Passthrough, Terminate)", spec->tls_mode));
         return;
     }
 
@@ -252,16 +255,10 @@ gw_listener_conflict(const gw_listener_t *a, const gw_listener_t *b,
     }
 
     /*
-     * HTTPS (http{}) beside TLS Passthrough (stream{}) is told apart by
-     * hostname: the port's front sends each connection where its server
-     * name belongs (dataplane/front.c).
+     * HTTPS (http{}), TLS Terminate and TLS Passthrough (stream{}) are
+     * told apart by hostname (TLSRouteModeMixed): the port's front sends
+     * each connection where its server name belongs (dataplane/front.c).
      */
-    if (!a_http && gw_listener_terminates(a) != gw_listener_terminates(b)
-        && strcmp(a->protocol, b->protocol) == 0)
-    {
-        return "TLS termination and passthrough on one port are not "
-               "supported";
-    }
 
     if (gw_streq(a->hostname, b->hostname)) {
         *reason = "HostnameConflict";
@@ -404,7 +401,7 @@ static const char *
 gw_listener_unserved(const gw_listener_t *spec)
 {
     /*
-     * HTTP and HTTPS are served in http{}, TCP, UDP and TLS Passthrough in
+     * HTTP and HTTPS are served in http{}, TCP, UDP and TLS in
      * stream{} (gw_listener_stream_kind()); what the graph accepts beyond
      * that would be named here.
      */
@@ -428,7 +425,8 @@ gw_listener_stream_kind(const gw_listener_t *spec, gw_kind_e *kind)
     }
 
     if (strcmp(spec->protocol, "TLS") == 0
-        && gw_streq(spec->tls_mode, "Passthrough"))
+        && (gw_streq(spec->tls_mode, "Passthrough")
+            || gw_streq(spec->tls_mode, "Terminate")))
     {
         *kind = GW_KIND_TLSROUTE;
         return 1;
@@ -459,11 +457,11 @@ gw_listener_serves(const gw_glistener_t *l, gw_kind_e kind)
 /*
  * Which listeners the data plane serves: the accepted HTTP and HTTPS
  * listeners in http{} (nginx terminates TLS with the listener's
- * certificates), the accepted TCP, UDP and TLS Passthrough listeners in
- * stream{}.  An accepted listener it cannot serve yet is
- * Programmed=False/Pending ("not yet online and ready to accept client
- * traffic") and says why; the Gateway is Programmed when it serves at
- * least one listener.
+ * certificates), the accepted TCP, UDP and TLS (Passthrough and
+ * Terminate) listeners in stream{}.  An accepted listener it cannot serve
+ * yet is Programmed=False/Pending ("not yet online and ready to accept
+ * client traffic") and says why; the Gateway is Programmed when it serves
+ * at least one listener.
  */
 static size_t
 gw_gateway_served(gw_graph_t *g, gw_ggateway_t *gw, const char **why)

@@ -108,14 +108,57 @@ gw_render_front(gw_arena_t *a, gw_view_t *v, const char *state_dir,
     gw_view_set_flag(v, "front_tls", 1);
     gw_view_set_flag(v, "front_hostnames", 1);
     gw_view_set(v, "front_source", "$ssl_preread_server_name");
-    gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_HTTPS);
-    gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_TLS);
+    if (f->https) {
+        gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_HTTPS);
+    }
+    if (f->passthrough) {
+        gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_TLS);
+    }
+    if (f->terminate) {
+        gw_render_front_upstream(a, v, state_dir, f, GW_FRONT_TERM);
+    }
 
     for (i = 0; i < f->snis.n; i++) {
         e = f->snis.items[i];
         kv = gw_view_add(v, "front_keys");
         gw_view_set(kv, "key", gw_render_sni_key(a, e->hostname));
         gw_view_setf(kv, "target", "gw_front_%zu_%s", f->index, e->server);
+    }
+}
+
+
+/* A TLS Terminate server's certificates, or the map that picks one. */
+static void
+gw_render_stream_certs(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_stream_server_t *sv, const gw_render_conf_t *conf)
+{
+    size_t                      i;
+    gw_view_t                  *cv;
+    const gw_dp_cert_t         *c;
+    const gw_dp_passthrough_t  *e;
+
+    gw_view_set_flag(v, "terminate", 1);
+
+    for (i = 0; i < sv->certs.n; i++) {
+        c = sv->certs.items[i];
+        cv = gw_view_add(v, "certs");
+        gw_view_set(cv, "cert_secret", c->secret);
+        gw_view_setf(cv, "cert_path", "%s/" GW_DIR_SECRETS "/%s",
+                     conf->state_dir, c->file);
+    }
+
+    if (sv->cert_var == NULL) {
+        return;
+    }
+
+    gw_view_set(v, "cert_var", sv->cert_var);
+
+    for (i = 0; i < sv->cert_snis.n; i++) {
+        e = sv->cert_snis.items[i];
+        cv = gw_view_add(v, "cert_snis");
+        gw_view_set(cv, "key", gw_render_sni_key(a, e->hostname));
+        gw_view_setf(cv, "cert_path", "%s/" GW_DIR_SECRETS "/%s",
+                     conf->state_dir, e->target);
     }
 }
 
@@ -134,7 +177,9 @@ gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
     if (sv->behind != NULL) {
         gw_view_set(v, "listen", gw_dp_front_sock(a, conf->state_dir,
                                                   sv->behind,
-                                                  GW_FRONT_TLS));
+                                                  sv->terminate
+                                                  ? GW_FRONT_TERM
+                                                  : GW_FRONT_TLS));
         gw_view_set_flag(v, "proxy_protocol", 1);
     } else {
         gw_view_set(v, "listen", gw_arena_printf(a, sv->is_v6 ? "[%s]:%d"
@@ -150,7 +195,8 @@ gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
     gw_view_set(v, "listener", sv->listener);
     gw_view_set_flag(v, "udp", sv->udp);
     gw_view_set_flag(v, "passthrough", sv->passthrough);
-    gw_view_set_flag(v, "plain", !sv->passthrough);
+    gw_view_set_flag(v, "sni", sv->passthrough || sv->terminate);
+    gw_view_set_flag(v, "plain", !sv->passthrough && !sv->terminate);
 
     if (gw_render_tag_ok(sv->gateway) && gw_render_tag_ok(sv->listener)) {
         gw_view_set(v, "tag_gateway", sv->gateway);
@@ -160,7 +206,7 @@ gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
         }
     }
 
-    if (!sv->passthrough) {
+    if (!sv->passthrough && !sv->terminate) {
         if (sv->route != NULL) {
             gw_view_set(v, "route", sv->route);
         }
@@ -168,7 +214,13 @@ gw_render_stream_server(gw_arena_t *a, gw_view_t *root,
         return;
     }
 
+    if (sv->terminate) {
+        gw_render_stream_certs(a, v, sv, conf);
+    }
+
     gw_view_set(v, "sni_var", sv->sni_var);
+    gw_view_set(v, "sni_source", sv->terminate ? "$ssl_server_name"
+                                               : "$ssl_preread_server_name");
 
     for (i = 0; i < sv->snis.n; i++) {
         e = sv->snis.items[i];

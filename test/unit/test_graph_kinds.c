@@ -411,9 +411,11 @@ test_tls_terminate_and_route_kinds(void **state)
         "  - {name: none, port: 9000, protocol: TCP,"
         " allowedRoutes: {kinds: [{kind: HTTPRoute}]}}\n");
 
-    gw_check_cond(gw_lcond(g, "term", "Accepted"), "False",
-                  "UnsupportedValue");
-    assert_int_equal(gw_listener(g, "term")->nkinds, 0);
+    /* TLSRouteModeTerminate: TLSRoutes, certificates checked as HTTPS */
+    assert_int_equal(gw_listener(g, "term")->nkinds, 1);
+    assert_string_equal(gw_listener(g, "term")->kinds[0], "TLSRoute");
+    gw_check_cond(gw_lcond(g, "term", "ResolvedRefs"), "False",
+                  "InvalidCertificateRef");
 
     gw_check_cond(gw_lcond(g, "pass", "ResolvedRefs"), "False",
                   "InvalidRouteKinds");
@@ -472,10 +474,9 @@ test_conflicts(void **state)
                   "ProtocolConflict");
 
     /* Terminate and Passthrough on one port (TLSRouteModeMixed) */
-    gw_check_cond(gw_lcond(g, "pass", "Accepted"), "False",
-                  "ProtocolConflict");
-    gw_check_cond(gw_lcond(g, "term", "Accepted"), "False",
-                  "ProtocolConflict");
+    gw_check_cond(gw_lcond(g, "pass", "Conflicted"), "False", "NoConflicts");
+    gw_check_cond(gw_lcond(g, "term", "Conflicted"), "False", "NoConflicts");
+    gw_check_cond(gw_lcond(g, "pass", "Accepted"), "True", "Accepted");
 
     gw_check_cond(gw_lcond(g, "ok", "Conflicted"), "False", "NoConflicts");
     gw = g->gateways.items[0];
