@@ -289,15 +289,6 @@ gw_graph_policies(gw_graph_t *g, const gw_store_t *store)
         gw_policy_refs(g, p, store);
         gw_policy_ancestors(g, p);
 
-        /* nginx 1.22 checks only the hostname (proxy_ssl_name) */
-        if (p->accepted && p->obj->u.backendtlspolicy.nsans > 0) {
-            p->accepted = 0;
-            gw_conds_set(&p->conds, "Accepted", 0, "Invalid",
-                         "subjectAltNames are not supported yet: nginx "
-                         "verifies the backend's certificate against the "
-                         "hostname only; the targeted backends answer 500");
-        }
-
         t = NULL;
         o = gw_policy_conflict(g, p, &t);
         if (o != NULL) {

@@ -405,6 +405,8 @@ gw_render_split_500(const gw_dp_split_t *s)
 static void
 gw_render_backend_tls(gw_view_t *v, const gw_dp_location_t *loc)
 {
+    size_t                      i;
+    gw_view_t                  *sv;
     const gw_dp_backend_tls_t  *t;
 
     t = loc->tls;
@@ -420,6 +422,17 @@ gw_render_backend_tls(gw_view_t *v, const gw_dp_location_t *loc)
 
     if (t->client != NULL) {
         gw_view_set(v, "tls_client", t->client->file);
+    }
+
+    /* subjectAltNames: our module checks them, not nginx the name */
+    if (t->nsans > 0) {
+        gw_view_set(v, "tls_sans_check", "on");
+    }
+
+    for (i = 0; i < t->nsans; i++) {
+        sv = gw_view_add(v, "tls_sans");
+        gw_view_setf(sv, "san", "%s:%s", t->sans[i].uri ? "uri" : "dns",
+                     t->sans[i].value);
     }
 }
 

@@ -242,14 +242,19 @@ class Env:
     def get(self, path="/secure/x"):
         return http_get(self.stack.net.gw2, GW_PORT, path, HOST)
 
-    def wait(self, status, path="/secure/x"):
+    def wait(self, status, path="/secure/x", sni=None):
+        """Poll until path answers status (and, given sni, the backend
+        saw that SNI: the new configuration is live)."""
         last = [None]
 
         def probe():
             last[0] = self.get(path)
-            return last[0][0] == status
+            if last[0][0] != status:
+                return False
+            return sni is None or json.loads(last[0][1])["sni"] == sni
         try:
-            wait_for(probe, timeout=15, what=f"GET {HOST}{path} -> {status}")
+            wait_for(probe, timeout=15, what=f"GET {HOST}{path} -> {status}"
+                     + (f" with SNI {sni}" if sni else ""))
         except AssertionError as e:
             raise AssertionError(f"{e}\nlast answer: {last[0]}") from None
         return last[0]
@@ -321,8 +326,7 @@ def test_hostname_mismatch_answers_502(env):
     env.wait(502)
     # back to the right name: served again
     env.apply(policy_doc())
-    code, body = env.wait(200)
-    assert json.loads(body)["sni"] == BACKEND_NAME
+    env.wait(200, sni=BACKEND_NAME)
 
 
 def test_invalid_share_in_a_tls_location_answers_500(env):
@@ -335,3 +339,37 @@ def test_invalid_share_in_a_tls_location_answers_500(env):
             assert json.loads(body)["sni"] == BACKEND_NAME
     # the share of the missing Service answers 500, never 502
     assert codes == {200, 500}
+
+
+def san(kind, value):
+    if kind == "URI":
+        return {"type": "URI", "uri": value}
+    return {"type": "Hostname", "hostname": value}
+
+
+def test_subject_alt_names_are_checked_instead_of_the_hostname(env):
+    env.wait(200)
+
+    # the URI name matches; the hostname (SNI) is not the certificate's
+    # and, with subjectAltNames, not checked
+    env.apply(policy_doc(hostname="other.example.com",
+                         sans=[san("Hostname", "nope.example.com"),
+                               san("URI", BACKEND_URI)]))
+    env.wait(200, sni="other.example.com")
+    anc = env.policy_status()
+    assert reason(anc[0]["conditions"], "Accepted") == ("True", "Accepted")
+
+    # no name matches: the handshake fails
+    env.apply(policy_doc(sans=[san("Hostname", "nope.example.com"),
+                               san("URI", BACKEND_URI + "-other")]))
+    env.wait(502)
+
+    # the DNS name matches
+    env.apply(policy_doc(hostname="other.example.com",
+                         sans=[san("Hostname", BACKEND_NAME)]))
+    code, body = env.wait(200, sni="other.example.com")
+    assert json.loads(body)["client_cn"] == "gateway-client"
+
+    # a matching name does not excuse a chain from another CA
+    env.apply(policy_doc(ca="other-ca", sans=[san("URI", BACKEND_URI)]))
+    env.wait(502)
