@@ -373,3 +373,22 @@ def test_subject_alt_names_are_checked_instead_of_the_hostname(env):
     # a matching name does not excuse a chain from another CA
     env.apply(policy_doc(ca="other-ca", sans=[san("URI", BACKEND_URI)]))
     env.wait(502)
+
+
+def test_hostile_subject_alt_names_stay_data(env):
+    env.wait(200)
+
+    # quotes, braces, a semicolon and a '$' are written as data: nginx
+    # loads the configuration and the other name still matches
+    hostile = 'spiffe://x/";{}$host\\'
+    env.apply(policy_doc(hostname="other.example.com",
+                         sans=[san("URI", hostile), san("URI", BACKEND_URI)]))
+    env.wait(200, sni="other.example.com")
+    conf = "\n".join(p.read_text() for p in
+                     (env.stack.state_dir / "conf").rglob("*.conf"))
+    assert '"uri:spiffe://x/\\";{}$host\\\\"' in conf
+
+    # a name nginx cannot be given (a newline) is never written: the
+    # backend is not spoken to unchecked, its share answers 500
+    env.apply(policy_doc(sans=[san("URI", BACKEND_URI + "\nx")]))
+    env.wait(500)
