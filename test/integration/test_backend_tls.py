@@ -392,3 +392,5 @@ def test_hostile_subject_alt_names_stay_data(env):
     # backend is not spoken to unchecked, its share answers 500
     env.apply(policy_doc(sans=[san("URI", BACKEND_URI + "\nx")]))
     env.wait(500)
+    anc = env.policy_status()
+    assert reason(anc[0]["conditions"], "Accepted") == ("False", "Invalid")
