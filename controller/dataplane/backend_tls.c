@@ -9,8 +9,10 @@
  * System), and nginx checks the certificate against the hostname
  * (proxy_ssl_verify).  A Service port that policies target but none
  * applies (all invalid or conflicted) is not spoken to in plain text: its
- * share answers 500.  So does one whose policy lists subjectAltNames:
- * nginx 1.22 can only check proxy_ssl_name, which is also the SNI.
+ * share answers 500.  A policy's subjectAltNames are checked by our
+ * module instead of the hostname (gateway_upstream_verify,
+ * nginx-module/ngx_http_gateway_verify.c): nginx 1.22 itself only checks
+ * proxy_ssl_name, which is also the SNI.
  *
  * nginx's TLS settings belong to a location, its upstreams to a Service
  * port.  A location proxies to one upstream or splits among several: a
@@ -55,10 +57,42 @@ gw_dp_backend_ca(gw_dp_ctx_t *ctx, const gw_gpolicy_t *p, const char *what)
 }
 
 
+/*
+ * A subjectAltName our module can be given: a hostname (wildcard allowed),
+ * or a URI of visible ASCII characters (written as a literal: a '$' is a
+ * '$'), as long as the CRD allows.
+ */
+static int
+gw_dp_backend_san_valid(const gw_san_t *san)
+{
+    size_t       n;
+    gw_err_t     err;
+    const char  *s;
+
+    if (!san->uri) {
+        return gw_valid_hostname(san->value, 1, &err);
+    }
+
+    n = strlen(san->value);
+    if (n == 0 || n > 253 || strchr(san->value, ':') == NULL) {
+        return GW_ERR;
+    }
+
+    for (s = san->value; *s; s++) {
+        if ((unsigned char) *s <= ' ' || (unsigned char) *s >= 0x7f) {
+            return GW_ERR;
+        }
+    }
+
+    return GW_OK;
+}
+
+
 int
 gw_dp_backend_tls(gw_dp_ctx_t *ctx, const gw_gbackend_t *b,
     const gw_dp_backend_tls_t **tls)
 {
+    size_t                        i;
     gw_err_t                      err;
     const gw_gpolicy_t           *p;
     gw_dp_backend_tls_t          *t;
@@ -82,12 +116,11 @@ gw_dp_backend_tls(gw_dp_ctx_t *ctx, const gw_gbackend_t *b,
         return GW_ERR;
     }
 
-    /*
-     * nginx 1.22 verifies only proxy_ssl_name; subjectAltNames are not
-     * checked yet, so such a backend is not spoken to unchecked
-     */
-    if (spec->nsans > 0) {
-        return GW_ERR;
+    /* the names our module checks: the CRD's patterns, again */
+    for (i = 0; i < spec->nsans; i++) {
+        if (gw_dp_backend_san_valid(&spec->sans[i]) != GW_OK) {
+            return GW_ERR;
+        }
     }
 
     t = gw_arena_alloc(ctx->a, sizeof(gw_dp_backend_tls_t));
@@ -95,6 +128,8 @@ gw_dp_backend_tls(gw_dp_ctx_t *ctx, const gw_gbackend_t *b,
     t->what = gw_arena_printf(ctx->a, "%s/%s", p->obj->meta.namespace,
                               p->obj->meta.name);
     t->name = spec->hostname;
+    t->sans = spec->sans;
+    t->nsans = spec->nsans;
 
     if (!p->system_ca) {
         t->ca = gw_dp_backend_ca(ctx, p, t->what);

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "api/api.h"
+
 /* Debian's bundle of the system's trusted CAs (ca-certificates) */
 #define GW_SYSTEM_CA_BUNDLE  "/etc/ssl/certs/ca-certificates.crt"
 
@@ -21,6 +23,8 @@ typedef struct {
     const struct gw_dp_cert_s  *ca;      /* CA bundle file; NULL: system */
     const struct gw_dp_cert_s  *client;  /* the Gateway's certificate file,
                                             or NULL */
+    const gw_san_t             *sans;    /* verified instead of name, */
+    size_t                      nsans;   /* by our module, when nsans > 0 */
 } gw_dp_backend_tls_t;
 
 #endif /* GW_DATAPLANE_BACKEND_TLS_H */

@@ -261,6 +261,36 @@ gw_policy_cmp(const void *a, const void *b)
 }
 
 
+/*
+ * The subjectAltNames of p can be given to our module (see
+ * dataplane/backend_tls.c): the CRD's URI pattern lets spaces and control
+ * characters through.
+ */
+static int
+gw_policy_sans_usable(const gw_gpolicy_t *p)
+{
+    size_t                        i;
+    const unsigned char          *c;
+    const gw_backendtlspolicy_t  *spec;
+
+    spec = &p->obj->u.backendtlspolicy;
+
+    for (i = 0; i < spec->nsans; i++) {
+        if (!spec->sans[i].uri) {
+            continue;
+        }
+
+        for (c = (const unsigned char *) spec->sans[i].value; *c; c++) {
+            if (*c <= ' ' || *c >= 0x7f) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
 void
 gw_graph_policies(gw_graph_t *g, const gw_store_t *store)
 {
@@ -289,13 +319,11 @@ gw_graph_policies(gw_graph_t *g, const gw_store_t *store)
         gw_policy_refs(g, p, store);
         gw_policy_ancestors(g, p);
 
-        /* nginx 1.22 checks only the hostname (proxy_ssl_name) */
-        if (p->accepted && p->obj->u.backendtlspolicy.nsans > 0) {
+        if (p->accepted && !gw_policy_sans_usable(p)) {
             p->accepted = 0;
             gw_conds_set(&p->conds, "Accepted", 0, "Invalid",
-                         "subjectAltNames are not supported yet: nginx "
-                         "verifies the backend's certificate against the "
-                         "hostname only; the targeted backends answer 500");
+                         "a subjectAltNames uri has a space or a control "
+                         "character; the targeted backends answer 500");
         }
 
         t = NULL;

@@ -378,6 +378,26 @@ gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
 
 
 /*
+ * Split s has a share that answers 500.  The internal 500 server speaks
+ * plain HTTP: a location that speaks TLS to its backends answers that
+ * share itself (rule.tmpl), or the handshake would make it a 502.
+ */
+static int
+gw_render_split_500(const gw_dp_split_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->nshares; i++) {
+        if (strcmp(s->shares[i].upstream, GW_UPSTREAM_500) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * TLS to the backends of a location (dataplane/backend_tls.c): scheme,
  * SNI, verification and the client certificate.  File names are
  * "<hex>.pem" below {{secrets_dir}}.
@@ -385,6 +405,8 @@ gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
 static void
 gw_render_backend_tls(gw_view_t *v, const gw_dp_location_t *loc)
 {
+    size_t                      i;
+    gw_view_t                  *sv;
     const gw_dp_backend_tls_t  *t;
 
     t = loc->tls;
@@ -400,6 +422,17 @@ gw_render_backend_tls(gw_view_t *v, const gw_dp_location_t *loc)
 
     if (t->client != NULL) {
         gw_view_set(v, "tls_client", t->client->file);
+    }
+
+    /* subjectAltNames: our module checks them, not nginx the name */
+    if (t->nsans > 0) {
+        gw_view_set(v, "tls_sans_check", "on");
+    }
+
+    for (i = 0; i < t->nsans; i++) {
+        sv = gw_view_add(v, "tls_sans");
+        gw_view_setf(sv, "san", "%s:%s", t->sans[i].uri ? "uri" : "dns",
+                     t->sans[i].value);
     }
 }
 
@@ -453,6 +486,10 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
 
     if (loc->split != NULL) {
         gw_view_set(v, "split", loc->split->var);
+        if (loc->tls != NULL && gw_render_split_500(loc->split)) {
+            gw_view_set(v, "split_500", GW_UPSTREAM_500);
+        }
+
     } else {
         gw_view_set(v, "upstream", loc->upstream);
     }
