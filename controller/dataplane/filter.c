@@ -1,7 +1,7 @@
 /*
  * ngx-gateway: HTTPRoute filters for nginx: RequestHeaderModifier,
- * ResponseHeaderModifier and RequestRedirect, read from the rule's JSON
- * and checked against the spec and against what nginx can carry.
+ * ResponseHeaderModifier, RequestRedirect and URLRewrite, from their typed
+ * form, checked against the spec and against what nginx can carry.
  */
 
 #include <ctype.h>
@@ -13,27 +13,6 @@
 
 #define GW_HEADER_NAME_MAX   256
 #define GW_HEADER_VALUE_MAX  4096
-
-
-int
-gw_dp_filter_type_known(const char *type)
-{
-    return strcmp(type, "RequestHeaderModifier") == 0
-           || strcmp(type, "ResponseHeaderModifier") == 0
-           || strcmp(type, "RequestRedirect") == 0;
-}
-
-
-const cJSON *
-gw_dp_rule_json(const gw_obj_t *route, size_t index)
-{
-    const cJSON  *spec, *rules;
-
-    spec = cJSON_GetObjectItemCaseSensitive(route->json, "spec");
-    rules = cJSON_GetObjectItemCaseSensitive(spec, "rules");
-
-    return cJSON_GetArrayItem(rules, (int) index);
-}
 
 
 /*
@@ -129,63 +108,41 @@ gw_dp_header_seen(const gw_dp_header_mod_t *m, const char *name)
  * in two lists (set and add, ...) is refused: nginx cannot do both.
  */
 static const char *
-gw_dp_header_list(gw_arena_t *a, const char *what, const cJSON *mod,
-    const char *key, gw_dp_header_mod_t *m, gw_dp_kv_t **out, size_t *n)
+gw_dp_header_list(gw_arena_t *a, const char *what, const gw_header_t *in,
+    size_t nin, gw_dp_header_mod_t *m, gw_dp_kv_t **out, size_t *n)
 {
-    size_t        i;
-    const char   *why, *name, *value;
+    size_t        i, j;
+    const char   *why;
     gw_dp_kv_t   *list;
-    const cJSON  *arr, *it;
 
-    arr = cJSON_GetObjectItemCaseSensitive(mod, key);
-    if (arr == NULL) {
-        return NULL;
-    }
-
-    if (!cJSON_IsArray(arr)) {
-        return gw_arena_printf(a, "%s.%s must be a list", what, key);
-    }
-
-    list = gw_arena_alloc(a, ((size_t) cJSON_GetArraySize(arr) + 1)
-                             * sizeof(gw_dp_kv_t));
+    list = gw_arena_alloc(a, (nin + 1) * sizeof(gw_dp_kv_t));
     *out = list;
 
-    cJSON_ArrayForEach(it, arr) {
-        name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it,
-                                                                     "name"));
-        value = cJSON_GetStringValue(
-                    cJSON_GetObjectItemCaseSensitive(it, "value"));
-
-        if (name == NULL || value == NULL) {
-            return gw_arena_printf(a, "%s.%s: every entry needs a name and "
-                                   "a value", what, key);
-        }
-
-        why = gw_dp_header_name_check(a, what, name);
+    for (i = 0; i < nin; i++) {
+        why = gw_dp_header_name_check(a, what, in[i].name);
         if (why == NULL) {
-            why = gw_dp_header_value_check(a, what, name, value);
+            why = gw_dp_header_value_check(a, what, in[i].name,
+                                           in[i].value);
         }
         if (why != NULL) {
             return why;
         }
 
-        for (i = 0; i < *n; i++) {
-            if (strcasecmp(list[i].name, name) == 0) {
+        for (j = 0; j < *n; j++) {
+            if (strcasecmp(list[j].name, in[i].name) == 0) {
                 break;
             }
         }
-        if (i < *n) {
+        if (j < *n) {
             continue;
         }
 
-        if (gw_dp_header_seen(m, name)) {
+        if (gw_dp_header_seen(m, in[i].name)) {
             return gw_arena_printf(a, "%s: header %s is in more than one of "
-                                   "set, add and remove", what, name);
+                                   "set, add and remove", what, in[i].name);
         }
 
-        list[*n].name = name;
-        list[*n].value = value;
-        (*n)++;
+        list[(*n)++] = in[i];
     }
 
     return NULL;
@@ -193,60 +150,42 @@ gw_dp_header_list(gw_arena_t *a, const char *what, const cJSON *mod,
 
 
 static const char *
-gw_dp_header_mod(gw_arena_t *a, const char *what, const char *field,
-    const cJSON *mod, gw_dp_header_mod_t **out)
+gw_dp_header_mod(gw_arena_t *a, const char *what, const gw_header_mod_t *in,
+    gw_dp_header_mod_t **out)
 {
-    size_t               i;
+    size_t               i, j;
     const char          *why, *name;
-    const cJSON         *arr, *it;
     gw_dp_header_mod_t  *m;
-
-    if (!cJSON_IsObject(mod)) {
-        return gw_arena_printf(a, "%s: the filter needs its %s field",
-                               what, field);
-    }
 
     m = gw_arena_alloc(a, sizeof(gw_dp_header_mod_t));
     *out = m;
 
-    why = gw_dp_header_list(a, what, mod, "set", m, &m->set, &m->nset);
+    why = gw_dp_header_list(a, what, in->set, in->nset, m, &m->set,
+                            &m->nset);
     if (why == NULL) {
-        why = gw_dp_header_list(a, what, mod, "add", m, &m->add, &m->nadd);
+        why = gw_dp_header_list(a, what, in->add, in->nadd, m, &m->add,
+                                &m->nadd);
     }
     if (why != NULL) {
         return why;
     }
 
-    arr = cJSON_GetObjectItemCaseSensitive(mod, "remove");
-    if (arr == NULL) {
-        return NULL;
-    }
+    m->remove = gw_arena_alloc(a, (in->nremove + 1) * sizeof(char *));
 
-    if (!cJSON_IsArray(arr)) {
-        return gw_arena_printf(a, "%s.remove must be a list", what);
-    }
-
-    m->remove = gw_arena_alloc(a, ((size_t) cJSON_GetArraySize(arr) + 1)
-                                  * sizeof(char *));
-
-    cJSON_ArrayForEach(it, arr) {
-        name = cJSON_GetStringValue(it);
-        if (name == NULL) {
-            return gw_arena_printf(a, "%s.remove: every entry must be a "
-                                   "header name", what);
-        }
+    for (i = 0; i < in->nremove; i++) {
+        name = in->remove[i];
 
         why = gw_dp_header_name_check(a, what, name);
         if (why != NULL) {
             return why;
         }
 
-        for (i = 0; i < m->nremove; i++) {
-            if (strcasecmp(m->remove[i], name) == 0) {
+        for (j = 0; j < m->nremove; j++) {
+            if (strcasecmp(m->remove[j], name) == 0) {
                 break;
             }
         }
-        if (i < m->nremove) {
+        if (j < m->nremove) {
             continue;
         }
 
@@ -262,48 +201,32 @@ gw_dp_header_mod(gw_arena_t *a, const char *what, const char *field,
 }
 
 
+/* The path of a RequestRedirect or URLRewrite (what: the filter type). */
 static const char *
-gw_dp_redirect_path(gw_arena_t *a, const cJSON *path,
-    const gw_http_rule_t *rule, gw_dp_redirect_t *r)
+gw_dp_path_mod_check(gw_arena_t *a, const char *what, gw_rewrite_e type,
+    const char *value, const gw_http_match_t *matches, size_t nmatches)
 {
-    size_t        i;
-    gw_err_t      err;
-    const char   *type;
+    size_t    i;
+    gw_err_t  err;
 
-    type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(path,
-                                                                 "type"));
+    if (type == GW_REWRITE_NONE) {
+        return NULL;
+    }
 
-    if (type != NULL && strcmp(type, "ReplaceFullPath") == 0) {
-        r->path = GW_REWRITE_FULL;
-        r->path_value = cJSON_GetStringValue(
-                  cJSON_GetObjectItemCaseSensitive(path, "replaceFullPath"));
+    if (gw_valid_nginx_path(value, &err) != GW_OK) {
+        return gw_arena_printf(a, "%s: %s", what, err.msg);
+    }
 
-    } else if (type != NULL && strcmp(type, "ReplacePrefixMatch") == 0) {
-        r->path = GW_REWRITE_PREFIX;
-        r->path_value = cJSON_GetStringValue(
-               cJSON_GetObjectItemCaseSensitive(path, "replacePrefixMatch"));
+    if (type != GW_REWRITE_PREFIX) {
+        return NULL;
+    }
 
-        for (i = 0; i < rule->nmatches; i++) {
-            if (rule->matches[i].path_type != GW_PATH_PREFIX) {
-                return "RequestRedirect ReplacePrefixMatch needs every "
-                       "match of the rule to be a PathPrefix match";
-            }
+    for (i = 0; i < nmatches; i++) {
+        if (matches[i].path_type != GW_PATH_PREFIX) {
+            return gw_arena_printf(a, "%s ReplacePrefixMatch needs every "
+                                   "match of the rule to be a PathPrefix "
+                                   "match", what);
         }
-
-    } else {
-        return gw_arena_printf(a, "RequestRedirect: path type %s is not "
-                               "supported (ReplaceFullPath, "
-                               "ReplacePrefixMatch)",
-                               type ? type : "(none)");
-    }
-
-    if (r->path_value == NULL) {
-        return gw_arena_printf(a, "RequestRedirect: path type %s needs its "
-                               "value", type);
-    }
-
-    if (gw_valid_nginx_path(r->path_value, &err) != GW_OK) {
-        return gw_arena_printf(a, "RequestRedirect: %s", err.msg);
     }
 
     return NULL;
@@ -311,69 +234,85 @@ gw_dp_redirect_path(gw_arena_t *a, const cJSON *path,
 
 
 static const char *
-gw_dp_redirect(gw_arena_t *a, const cJSON *rr, const gw_http_rule_t *rule,
-    gw_dp_redirect_t **out)
+gw_dp_redirect_check(gw_arena_t *a, const gw_redirect_t *r,
+    const gw_http_match_t *matches, size_t nmatches)
 {
-    int                v;
-    gw_err_t           err;
-    const cJSON       *it;
-    gw_dp_redirect_t  *r;
+    gw_err_t  err;
 
-    if (!cJSON_IsObject(rr)) {
-        return "RequestRedirect: the filter needs its requestRedirect field";
+    if (r->scheme != NULL
+        && strcmp(r->scheme, "http") != 0 && strcmp(r->scheme, "https") != 0)
+    {
+        return "RequestRedirect: scheme must be http or https";
     }
 
-    r = gw_arena_alloc(a, sizeof(gw_dp_redirect_t));
-    *out = r;
-    r->status = 302;
+    if (r->hostname != NULL
+        && gw_valid_hostname(r->hostname, 0, &err) != GW_OK)
+    {
+        return gw_arena_printf(a, "RequestRedirect: %s", err.msg);
+    }
 
-    it = cJSON_GetObjectItemCaseSensitive(rr, "scheme");
-    if (it != NULL) {
-        r->scheme = cJSON_GetStringValue(it);
-        if (r->scheme == NULL
-            || (strcmp(r->scheme, "http") != 0
-                && strcmp(r->scheme, "https") != 0))
-        {
-            return "RequestRedirect: scheme must be http or https";
+    if (r->status != 301 && r->status != 302 && r->status != 303
+        && r->status != 307 && r->status != 308)
+    {
+        return "RequestRedirect: statusCode must be 301, 302, 303, 307 or "
+               "308";
+    }
+
+    return gw_dp_path_mod_check(a, "RequestRedirect", r->path, r->path_value,
+                                matches, nmatches);
+}
+
+
+static const char *
+gw_dp_rewrite_check(gw_arena_t *a, const gw_http_filter_t *f,
+    const gw_http_match_t *matches, size_t nmatches)
+{
+    gw_err_t  err;
+
+    if (f->rewrite_hostname != NULL
+        && gw_valid_hostname(f->rewrite_hostname, 0, &err) != GW_OK)
+    {
+        return gw_arena_printf(a, "URLRewrite: %s", err.msg);
+    }
+
+    return gw_dp_path_mod_check(a, "URLRewrite", f->rewrite_path,
+                                f->rewrite_value, matches, nmatches);
+}
+
+
+/* The CRD's rules on combinations, which the API server enforces. */
+static const char *
+gw_dp_filters_combination(gw_arena_t *a, const gw_http_filter_t *f,
+    size_t n, size_t nbackends)
+{
+    size_t  i, j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            if (f[i].kind == f[j].kind
+                && f[i].kind != GW_FILTER_REQUEST_MIRROR
+                && f[i].kind != GW_FILTER_EXTENSION_REF)
+            {
+                return gw_arena_printf(a, GW_DP_INCOMPATIBLE "%s filter "
+                                       "cannot be repeated", f[i].type);
+            }
         }
-    }
 
-    it = cJSON_GetObjectItemCaseSensitive(rr, "hostname");
-    if (it != NULL) {
-        r->hostname = cJSON_GetStringValue(it);
-        if (r->hostname == NULL
-            || gw_valid_hostname(r->hostname, 0, &err) != GW_OK)
-        {
-            return gw_arena_printf(a, "RequestRedirect: %s",
-                                   r->hostname ? err.msg
-                                               : "hostname must be a string");
+        if (f[i].kind != GW_FILTER_REQUEST_REDIRECT) {
+            continue;
         }
-    }
 
-    it = cJSON_GetObjectItemCaseSensitive(rr, "port");
-    if (it != NULL) {
-        v = cJSON_IsNumber(it) ? it->valueint : 0;
-        if (v < 1 || v > 65535 || (double) v != it->valuedouble) {
-            return "RequestRedirect: port must be 1 to 65535";
+        for (j = 0; j < n; j++) {
+            if (f[j].kind == GW_FILTER_URL_REWRITE) {
+                return GW_DP_INCOMPATIBLE "RequestRedirect and URLRewrite "
+                       "cannot be used together";
+            }
         }
-        r->port = v;
-    }
 
-    it = cJSON_GetObjectItemCaseSensitive(rr, "statusCode");
-    if (it != NULL) {
-        v = cJSON_IsNumber(it) ? it->valueint : 0;
-        if ((v != 301 && v != 302 && v != 303 && v != 307 && v != 308)
-            || (double) v != it->valuedouble)
-        {
-            return "RequestRedirect: statusCode must be 301, 302, 303, 307 "
-                   "or 308";
+        if (nbackends > 0) {
+            return GW_DP_INCOMPATIBLE "RequestRedirect filter must not be "
+                   "used together with backendRefs";
         }
-        r->status = v;
-    }
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "path");
-    if (it != NULL) {
-        return gw_dp_redirect_path(a, it, rule, r);
     }
 
     return NULL;
@@ -381,65 +320,65 @@ gw_dp_redirect(gw_arena_t *a, const cJSON *rr, const gw_http_rule_t *rule,
 
 
 const char *
-gw_dp_filters_decode(gw_arena_t *a, const cJSON *rule_json,
-    const gw_http_rule_t *rule, gw_dp_filters_t *out)
+gw_dp_filters_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
+    const gw_http_match_t *matches, size_t nmatches, size_t nbackends,
+    gw_dp_filters_t *out)
 {
-    size_t        i, j;
-    const char   *why, *type;
-    const cJSON  *filters, *f;
+    size_t          i;
+    const char     *why;
+    gw_redirect_t  *r;
 
     memset(out, 0, sizeof(gw_dp_filters_t));
 
-    filters = cJSON_GetObjectItemCaseSensitive(rule_json, "filters");
-
-    /* the CRD's rules on combinations, which the API server enforces */
-    for (i = 0; i < rule->nfilters; i++) {
-        for (j = 0; j < i; j++) {
-            if (strcmp(rule->filters[i].type, rule->filters[j].type) == 0) {
-                return gw_arena_printf(a, GW_DP_INCOMPATIBLE "%s filter "
-                                       "cannot be repeated",
-                                       rule->filters[i].type);
-            }
-        }
-
-        if (strcmp(rule->filters[i].type, "RequestRedirect") != 0) {
-            continue;
-        }
-
-        for (j = 0; j < rule->nfilters; j++) {
-            if (strcmp(rule->filters[j].type, "URLRewrite") == 0) {
-                return GW_DP_INCOMPATIBLE "RequestRedirect and URLRewrite "
-                       "cannot be used together";
-            }
-        }
-
-        if (rule->nbackends > 0) {
-            return GW_DP_INCOMPATIBLE "RequestRedirect filter must not be "
-                   "used together with backendRefs";
-        }
+    why = gw_dp_filters_combination(a, f, n, nbackends);
+    if (why != NULL) {
+        return why;
     }
 
-    for (i = 0; i < rule->nfilters; i++) {
-        type = rule->filters[i].type;
-        f = cJSON_GetArrayItem(filters, (int) i);
-        why = NULL;
+    for (i = 0; i < n; i++) {
+        switch (f[i].kind) {
 
-        if (strcmp(type, "RequestHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, type, "requestHeaderModifier",
-                      cJSON_GetObjectItemCaseSensitive(f,
-                                                    "requestHeaderModifier"),
-                      &out->request);
+        case GW_FILTER_REQUEST_HEADER:
+            why = gw_dp_header_mod(a, f[i].type, f[i].headers,
+                                   &out->request);
+            break;
 
-        } else if (strcmp(type, "ResponseHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, type, "responseHeaderModifier",
-                      cJSON_GetObjectItemCaseSensitive(f,
-                                                   "responseHeaderModifier"),
-                      &out->response);
+        case GW_FILTER_RESPONSE_HEADER:
+            why = gw_dp_header_mod(a, f[i].type, f[i].headers,
+                                   &out->response);
+            break;
 
-        } else if (strcmp(type, "RequestRedirect") == 0) {
-            why = gw_dp_redirect(a,
-                      cJSON_GetObjectItemCaseSensitive(f, "requestRedirect"),
-                      rule, &out->redirect);
+        case GW_FILTER_REQUEST_REDIRECT:
+            why = gw_dp_redirect_check(a, f[i].redirect, matches, nmatches);
+            r = gw_arena_alloc(a, sizeof(gw_redirect_t));
+            *r = *f[i].redirect;
+            out->redirect = r;
+            break;
+
+        case GW_FILTER_URL_REWRITE:
+            why = gw_dp_rewrite_check(a, &f[i], matches, nmatches);
+            out->rewrite = &f[i];
+            break;
+
+        case GW_FILTER_EXTENSION_REF:
+            why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
+                                  "extension is supported",
+                                  f[i].extension_ref->kind,
+                                  f[i].extension_ref->group,
+                                  f[i].extension_ref->name);
+            break;
+
+        case GW_FILTER_UNKNOWN:
+            why = gw_arena_printf(a, "filter type %s is not supported "
+                                  "(RequestHeaderModifier, "
+                                  "ResponseHeaderModifier, RequestRedirect, "
+                                  "URLRewrite)", f[i].type);
+            break;
+
+        default:
+            why = gw_arena_printf(a, "filter type %s is not supported yet",
+                                  f[i].type);
+            break;
         }
 
         if (why != NULL) {
@@ -476,9 +415,13 @@ gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
     gw_http_filter_t   path;
     gw_dp_location_t   tmp;
 
-    /* the graph kept the rule: its filters decode */
-    if (gw_dp_filters_decode(ctx->a, gw_dp_rule_json(r->obj, rule->index),
-                             rule->spec, &f) != NULL)
+    (void) r;
+
+    /* the graph kept the rule: its filters pass */
+    if (gw_dp_filters_check(ctx->a, rule->spec->filters,
+                            rule->spec->nfilters, rule->spec->matches,
+                            rule->spec->nmatches, rule->spec->nbackends,
+                            &f) != NULL)
     {
         return;
     }

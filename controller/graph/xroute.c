@@ -67,7 +67,7 @@ gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
 
     if (rule->nfilters > 0) {
         return gw_arena_printf(g->arena, "filter type %s is not supported "
-                               "on GRPCRoutes yet", rule->filters[0]);
+                               "on GRPCRoutes yet", rule->filters[0].type);
     }
 
     for (i = 0; i < rule->nmatches; i++) {

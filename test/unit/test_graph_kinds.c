@@ -843,7 +843,7 @@ test_grpc_rules_refused_with_a_reason(void **state)
         "  - matches: [{method: {service: ok.Svc, method: Get}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
         "  - filters: [{type: RequestHeaderModifier,"
-        " requestHeaderModifier: {set: [{name: x, value: y}]}}]\n"
+        " requestHeaderModifier: {set: [{name: x, value: v}]}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
         "  - matches: [{method: {service: 'bad svc', method: Get}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
