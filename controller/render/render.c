@@ -307,17 +307,20 @@ gw_render_response_headers(gw_view_t *v, const gw_dp_header_mod_t *m)
 
 
 /*
- * The Location of a RequestRedirect.  The port follows the spec: the one
- * given, else the scheme's well-known one when a scheme is given, else
- * the listener's (the port the request came in on); never written when it
- * is the default of the Location's scheme (the listener is HTTP, so a
- * request without a new scheme stays http).
+ * The Location of a RequestRedirect (v1.6.1 HTTPRequestRedirectFilter).
+ * The scheme is the one given, else the request's; the port the one
+ * given, else the given scheme's well-known port, else the listener's
+ * (the port the request came in on).  The port is not written when it is
+ * the default of the Location's scheme (http 80, https 443): a port that
+ * depends on the request's scheme is decided by nginx, with the map
+ * $gw_redirect_port over "$scheme:$gw_redirect_port_in" (http.tmpl),
+ * the location setting $gw_redirect_port_in (rule.tmpl).
  */
 static const char *
-gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
-    int *port_var)
+gw_render_redirect_url(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_location_t *loc, int *port_var)
 {
-    int                      port, deflt;
+    int                      deflt;
     const char              *scheme, *host, *port_part, *path;
     const gw_dp_redirect_t  *r;
 
@@ -325,18 +328,20 @@ gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
 
     scheme = r->scheme ? r->scheme : "$scheme";
     host = r->hostname ? r->hostname : "$host";
-    deflt = (r->scheme && strcmp(r->scheme, "https") == 0) ? 443 : 80;
-    port = r->port;
 
-    if (port != 0) {
-        port_part = (port == deflt) ? "" : gw_arena_printf(a, ":%d", port);
-
-    } else if (r->scheme != NULL) {
-        port_part = "";
+    if (r->scheme != NULL) {
+        deflt = (strcmp(r->scheme, "https") == 0) ? 443 : 80;
+        port_part = (r->port == 0 || r->port == deflt)
+                    ? "" : gw_arena_printf(a, ":%d", r->port);
 
     } else {
         port_part = "$gw_redirect_port";
         *port_var = 1;
+        if (r->port != 0) {
+            gw_view_set_int(v, "redirect_port_in", r->port);
+        } else {
+            gw_view_set(v, "redirect_port_in", "$server_port");
+        }
     }
 
     /* the path rewritten into $uri, or the request's path and query */
@@ -391,7 +396,7 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     if (loc->redirect != NULL) {
         gw_view_set_int(v, "redirect_status", loc->redirect->status);
         gw_view_set(v, "redirect_url",
-                    gw_render_redirect_url(a, loc, port_var));
+                    gw_render_redirect_url(a, v, loc, port_var));
         if (loc->redirect_regex != NULL) {
             gw_view_set(v, "redirect_regex", loc->redirect_regex);
             gw_view_set(v, "redirect_repl", loc->redirect_repl);
