@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "core/gw_buf.h"
 #include "dataplane/dataplane_int.h"
 #include "validate/names.h"
 
@@ -213,6 +214,11 @@ gw_dp_path_mod_check(gw_arena_t *a, const char *what, gw_rewrite_e type,
         return NULL;
     }
 
+    /* an empty ReplacePrefixMatch strips the prefix (spec) */
+    if (type == GW_REWRITE_PREFIX && value[0] == '\0') {
+        value = "/";
+    }
+
     if (gw_valid_nginx_path(value, &err) != GW_OK) {
         return gw_arena_printf(a, "%s: %s", what, err.msg);
     }
@@ -387,6 +393,83 @@ gw_dp_filters_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
     }
 
     return NULL;
+}
+
+
+/* Escapes a path for a PCRE pattern: only [A-Za-z0-9/] stay bare. */
+static void
+gw_dp_regex_escape(gw_buf_t *b, const char *s)
+{
+    for ( ; *s; s++) {
+        if (!isalnum((unsigned char) *s) && *s != '/') {
+            gw_buf_putc(b, '\\');
+        }
+        gw_buf_putc(b, *s);
+    }
+}
+
+
+void
+gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
+    const char *prefix, gw_dp_location_t *loc)
+{
+    size_t       n;
+    gw_buf_t     re;
+    const char  *repl;
+
+    if (f == NULL) {
+        return;
+    }
+
+    if (f->rewrite_hostname != NULL) {
+        loc->host = f->rewrite_hostname;
+    }
+
+    if (f->rewrite_path == GW_REWRITE_FULL) {
+        loc->rewrite_regex = "^";
+        loc->rewrite_repl = f->rewrite_value;
+        return;
+    }
+
+    if (f->rewrite_path != GW_REWRITE_PREFIX || prefix == NULL) {
+        return;
+    }
+
+    /*
+     * the replacement without its trailing '/' ("/" stays "/"; an empty
+     * one strips the prefix as "/" does)
+     */
+    repl = f->rewrite_value;
+    n = strlen(repl);
+    while (n > 1 && repl[n - 1] == '/') {
+        n--;
+    }
+    if (n == 0) {
+        repl = "/";
+        n = 1;
+    }
+
+    gw_buf_init(&re);
+    gw_buf_putc(&re, '^');
+
+    if (strcmp(prefix, "/") == 0) {
+        gw_buf_puts(&re, "/(.*)$");
+        loc->rewrite_repl = (n == 1)
+                            ? "/$1"
+                            : gw_arena_printf(ctx->a, "%.*s/$1", (int) n,
+                                              repl);
+    } else if (n == 1) {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "/?(.*)$");
+        loc->rewrite_repl = "/$1";
+    } else {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "(/.*)?$");
+        loc->rewrite_repl = gw_arena_printf(ctx->a, "%.*s$1", (int) n, repl);
+    }
+
+    loc->rewrite_regex = gw_arena_strndup(ctx->a, re.data, re.len);
+    gw_buf_free(&re);
 }
 
 
