@@ -37,13 +37,13 @@ typedef struct {
 } gw_dp_filters_t;
 
 /*
- * The n filters of a rule with matches and nbackends backendRefs into out.
- * NULL when nginx can carry them, else why not (starting with
- * GW_DP_INCOMPATIBLE for combinations the spec forbids), allocated from a.
+ * The filters of rule and of its backendRefs into out (a backendRef's
+ * header modifiers composed after the rule's).  NULL when nginx can carry
+ * them, else why not (starting with GW_DP_INCOMPATIBLE for combinations
+ * the spec forbids), allocated from a.
  */
-const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_filter_t *f,
-    size_t n, const gw_http_match_t *matches, size_t nmatches,
-    size_t nbackends, gw_dp_filters_t *out);
+const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
+    gw_dp_filters_t *out);
 
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);

@@ -222,10 +222,9 @@ gw_match_check(gw_graph_t *g, const gw_http_match_t *m)
 static const char *
 gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
 {
-    size_t                   i;
-    const char              *why;
-    gw_dp_filters_t          filters;
-    const gw_backend_ref_t  *b;
+    size_t            i;
+    const char       *why;
+    gw_dp_filters_t   filters;
 
     for (i = 0; i < rule->nmatches; i++) {
         why = gw_match_check(g, &rule->matches[i]);
@@ -236,22 +235,12 @@ gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
         }
     }
 
-    why = gw_dp_filters_check(g->arena, rule->filters, rule->nfilters,
-                              rule->matches, rule->nmatches,
-                              rule->nbackends, &filters);
+    why = gw_dp_filters_check(g->arena, rule, &filters);
     if (why != NULL) {
         return why;
     }
 
     gr->rewrite = filters.rewrite;
-
-    for (i = 0; i < rule->nbackends; i++) {
-        b = &rule->backends[i];
-        if (b->nfilters > 0) {
-            return gw_arena_printf(g->arena, "backendRef %zu: filters on "
-                                   "backendRefs are not supported yet", i);
-        }
-    }
 
     return NULL;
 }
