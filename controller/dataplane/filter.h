@@ -45,6 +45,28 @@ typedef struct {
 const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
     gw_dp_filters_t *out);
 
+/*
+ * The filters of a GRPCRoute rule into out (request and response header
+ * modifiers), or why not.
+ */
+const char *gw_dp_grpc_filters_check(gw_arena_t *a,
+    const gw_grpc_rule_t *rule, gw_dp_filters_t *out);
+
+/*
+ * Header modifier in (what: the filter type, for messages) checked for
+ * nginx and normalised into *out (filter_header.c); NULL or why not.
+ */
+const char *gw_dp_header_mod_check(gw_arena_t *a, const char *what,
+    const gw_header_mod_t *in, gw_dp_header_mod_t **out);
+
+/*
+ * One modifier doing what r (a rule's) then b (its backendRef's) do:
+ * b's set and remove win; b's add appends to what r leaves.  Either may
+ * be NULL.
+ */
+gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
+    const gw_dp_header_mod_t *r, const gw_dp_header_mod_t *b);
+
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);
 

@@ -353,18 +353,66 @@ gw_render_redirect_url(gw_arena_t *a, gw_view_t *v,
 
 
 /*
- * What a GRPCRoute rule does (http.tmpl, "grpc"): grpc_pass, or, without
- * a backend it can use, UNAVAILABLE as a gRPC status.
+ * A GRPCRoute rule's RequestHeaderModifier (grpc_rule.tmpl): only its own
+ * headers, with grpc_set_header; grpc_pass passes the call's others on.
  */
 static void
-gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
+gw_render_grpc_request_headers(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_header_mod_t *m)
+{
+    size_t      i;
+    gw_view_t  *hv;
+
+    if (m == NULL) {
+        return;
+    }
+
+    for (i = 0; i < m->nset; i++) {
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->set[i].name);
+        gw_view_set(hv, "hdr_literal", m->set[i].value);
+    }
+
+    /* add: as for an HTTPRoute (gw_render_request_headers) */
+    for (i = 0; i < m->nadd; i++) {
+        hv = gw_view_add(v, "add_values");
+        gw_view_setf(hv, "add_var", "gw_add_%zu", i);
+        gw_view_set(hv, "add_value", m->add[i].value);
+
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->add[i].name);
+        gw_view_set(hv, "hdr_expr",
+                    gw_arena_printf(a, "$gw_join_%s$gw_add_%zu",
+                                    gw_dp_header_var(a, m->add[i].name),
+                                    i));
+    }
+
+    for (i = 0; i < m->nremove; i++) {
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->remove[i]);
+        gw_view_set(hv, "hdr_literal", "");
+    }
+}
+
+
+/*
+ * What a GRPCRoute rule does (grpc_rule.tmpl): its header modifiers and
+ * grpc_pass, or, without a backend it can use, UNAVAILABLE as a gRPC
+ * status.
+ */
+static void
+gw_render_grpc_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc)
 {
     gw_view_set_flag(v, "grpc", 1);
+
+    gw_render_response_headers(v, loc->response);
 
     if (loc->status != 0) {
         gw_view_set_int(v, "grpc_status", GW_GRPC_UNAVAILABLE);
         return;
     }
+
+    gw_render_grpc_request_headers(a, v, loc->request);
 
     if (loc->split != NULL) {
         gw_view_set(v, "split", loc->split->var);
@@ -387,7 +435,7 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     gw_view_set(v, "route_kind", loc->grpc ? "GRPCRoute" : "HTTPRoute");
 
     if (loc->grpc) {
-        gw_render_grpc_rule(v, loc);
+        gw_render_grpc_rule(a, v, loc);
         return;
     }
 
