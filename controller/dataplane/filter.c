@@ -176,6 +176,10 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             out->rewrite = &f[i];
             break;
 
+        case GW_FILTER_CORS:
+            why = gw_dp_cors_check(a, f[i].cors, &out->cors);
+            break;
+
         case GW_FILTER_EXTENSION_REF:
             why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
                                   "extension is supported",
@@ -188,7 +192,7 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             why = gw_arena_printf(a, "filter type %s is not supported "
                                   "(RequestHeaderModifier, "
                                   "ResponseHeaderModifier, RequestRedirect, "
-                                  "URLRewrite)", f[i].type);
+                                  "URLRewrite, CORS)", f[i].type);
             break;
 
         default:
@@ -440,6 +444,7 @@ gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
     loc->request = f.request;
     loc->response = f.response;
     loc->redirect = f.redirect;
+    loc->cors = f.cors;
 
     gw_dp_filters_joins(ctx, f.request);
 

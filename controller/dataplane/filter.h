@@ -29,11 +29,30 @@ typedef gw_header_mod_t  gw_dp_header_mod_t;
 
 typedef gw_redirect_t    gw_dp_redirect_t;
 
+/*
+ * CORS as nginx answers it (filter_cors.c): origins is the anchored
+ * pattern of allowOrigins (NULL: every origin); methods, headers and
+ * expose are the lists joined with ", ", with *_any when "*" is in them
+ * (then the request's own values are echoed).
+ */
+typedef struct {
+    const char  *origins;
+    const char  *methods;
+    int          methods_any;
+    const char  *headers;
+    int          headers_any;
+    const char  *expose;
+    int          expose_any;
+    int          credentials;
+    int          max_age;
+} gw_dp_cors_t;
+
 typedef struct {
     gw_dp_header_mod_t      *request;   /* NULL when absent */
     gw_dp_header_mod_t      *response;
     gw_redirect_t           *redirect;  /* a copy */
     const gw_http_filter_t  *rewrite;   /* URLRewrite */
+    gw_dp_cors_t            *cors;
 } gw_dp_filters_t;
 
 /*
@@ -66,6 +85,10 @@ const char *gw_dp_header_mod_check(gw_arena_t *a, const char *what,
  */
 gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
     const gw_dp_header_mod_t *r, const gw_dp_header_mod_t *b);
+
+/* A CORS filter checked for nginx into *out; NULL or why not. */
+const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
+    gw_dp_cors_t **out);
 
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);

@@ -422,6 +422,39 @@ gw_render_grpc_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc)
 }
 
 
+/*
+ * CORS (rule.tmpl): an allowed Origin is echoed, with the credentials and
+ * exposed headers; a preflight (OPTIONS with
+ * Access-Control-Request-Method) is answered by nginx, with the methods,
+ * headers and max age when its Origin is allowed.  The origins' pattern
+ * is written literally ({{%...}}: an if's regex reads no variables).
+ */
+static void
+gw_render_cors(gw_view_t *v, const gw_dp_cors_t *c)
+{
+    gw_view_t  *cv;
+
+    if (c == NULL) {
+        return;
+    }
+
+    cv = gw_view_add(v, "cors");
+    if (c->origins != NULL) {
+        gw_view_set(cv, "cors_re", c->origins);
+    } else {
+        gw_view_set_flag(cv, "cors_any", 1);
+    }
+    gw_view_set(cv, "cors_cred", c->credentials ? "true" : "");
+    gw_view_set_flag(cv, "cors_expose_any", c->expose_any);
+    gw_view_set(cv, "cors_expose", c->expose);
+    gw_view_set_flag(cv, "cors_methods_any", c->methods_any);
+    gw_view_set(cv, "cors_methods", c->methods);
+    gw_view_set_flag(cv, "cors_headers_any", c->headers_any);
+    gw_view_set(cv, "cors_headers", c->headers);
+    gw_view_set_int(cv, "cors_max_age", c->max_age);
+}
+
+
 /* What one rule does: the body of its location or named location. */
 static void
 gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
@@ -440,6 +473,7 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     }
 
     gw_render_response_headers(v, loc->response);
+    gw_render_cors(v, loc->cors);
 
     if (loc->redirect != NULL) {
         gw_view_set_int(v, "redirect_status", loc->redirect->status);

@@ -87,11 +87,38 @@ def refused_rules():
           "extensionRef": {"group": "x;y", "kind": "K{", "name": "n\"}"}},
          ["ExtensionRef"]),
         ("/bad-type", {"type": "Foo;{"}, ["Foo;{"]),
+        ("/bad-cors-origin",
+         {"type": "CORS", "cors": {"allowOrigins": [
+             'https://a.com") { return 200 "owned"; } #']}},
+         ["allowOrigins entry"]),
+        ("/bad-cors-method",
+         {"type": "CORS", "cors": {"allowOrigins": ["*"],
+                                   "allowMethods": ["GET;x"]}},
+         ["allowMethods entry"]),
+        ("/bad-cors-header",
+         {"type": "CORS", "cors": {"allowOrigins": ["*"],
+                                   "allowHeaders": ["x-a$host"],
+                                   "exposeHeaders": ["x b"]}},
+         ["allowHeaders entry"]),
+        ("/bad-cors-expose",
+         {"type": "CORS", "cors": {"allowOrigins": ["*"],
+                                   "exposeHeaders": ["x\"}b"]}},
+         ["exposeHeaders entry"]),
     ]
 
 
-def route_doc():
-    rules = [
+def route_doc(name, rules):
+    return {"apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"parentRefs": [{"name": "game-gateway"}],
+                     "hostnames": [HOST], "rules": rules}}
+
+
+def route_docs():
+    """Two routes (a route has at most 16 rules): "hostile" with the
+    carried values, "hostile-cors" with the CORS refusals."""
+    good = [
         rule("/req", [header_mod(
             "RequestHeaderModifier",
             set=[{"name": f"X-Safe-{i}", "value": v}
@@ -103,14 +130,12 @@ def route_doc():
                  for i, v in enumerate(SAFE)],
             add=[{"name": "X-Add", "value": SAFE[1]}])]),
     ]
+    routes = {"hostile": list(good), "hostile-cors": [rule("/cors-ok", [])]}
     for path, f, _ in refused_rules():
-        rules.append(rule(path, [f],
-                          backends=f["type"] != "RequestRedirect"))
-    return {"apiVersion": "gateway.networking.k8s.io/v1",
-            "kind": "HTTPRoute",
-            "metadata": {"name": "hostile", "namespace": "default"},
-            "spec": {"parentRefs": [{"name": "game-gateway"}],
-                     "hostnames": [HOST], "rules": rules}}
+        name = "hostile-cors" if f["type"] == "CORS" else "hostile"
+        routes[name].append(rule(path, [f],
+                                 backends=f["type"] != "RequestRedirect"))
+    return [route_doc(name, rules) for name, rules in routes.items()]
 
 
 def request(stack, path, headers=None):
@@ -127,7 +152,7 @@ def request(stack, path, headers=None):
 def hostile(stack):
     stack.echo("mario", "mario-ns", "echo-pod")
     stack.serve("tetris")
-    stack.manifests.write("hostile.yaml", yaml.safe_dump(route_doc()))
+    stack.manifests.write("hostile.yaml", yaml.safe_dump_all(route_docs()))
     stack.start_controller()
     wait_for(lambda: request(stack, "/req")[0] == 200,
              what="the hostile route to be live")
@@ -160,13 +185,17 @@ def test_response_header_values_reach_the_client_verbatim(hostile):
 
 def test_what_nginx_cannot_carry_drops_the_rule_and_says_why(hostile):
     st = hostile.controller.status("json")
-    _, parent = route_parent(st, name="hostile")
-    assert cond(parent["conditions"], "Accepted")["status"] == "True"
-    pi = cond(parent["conditions"], "PartiallyInvalid")
-    assert pi["status"] == "True", pi
-    for path, _, words in refused_rules():
+    messages = {}
+    for name in ("hostile", "hostile-cors"):
+        _, parent = route_parent(st, name=name)
+        assert cond(parent["conditions"], "Accepted")["status"] == "True"
+        pi = cond(parent["conditions"], "PartiallyInvalid")
+        assert pi["status"] == "True", pi
+        messages[name] = pi["message"]
+    for path, f, words in refused_rules():
+        msg = messages["hostile-cors" if f["type"] == "CORS" else "hostile"]
         for w in words:
-            assert w in pi["message"], (path, w, pi["message"])
+            assert w in msg, (path, w, msg)
         # the rule is not served: no other rule of the host matches
         assert request(hostile, path)[0] == 404, path
 
@@ -174,7 +203,8 @@ def test_what_nginx_cannot_carry_drops_the_rule_and_says_why(hostile):
 def test_refused_values_never_reach_the_configuration(hostile):
     conf = "\n".join(p.read_text()
                      for p in hostile.state_dir.rglob("*.conf"))
-    assert "owned" in conf          # the carried value is there, quoted
+    assert 'return 200 \\"owned' in conf    # the carried value, quoted
     for bad in ("$hostile_var", "add_header hostile", "X;Y", "a.b;return",
-                "h}o{st", "Foo;{", "n\"}"):
+                "h}o{st", "Foo;{", "n\"}", "GET;x", "x-a$host", "x\"}b",
+                'return 200 "owned";'):
         assert bad not in conf, bad
