@@ -12,6 +12,18 @@
 #include "dataplane/dataplane_int.h"
 #include "validate/names.h"
 
+const cJSON *
+gw_dp_rule_json(const gw_obj_t *route, size_t index)
+{
+    const cJSON  *spec, *rules;
+
+    spec = cJSON_GetObjectItemCaseSensitive(route->json, "spec");
+    rules = cJSON_GetObjectItemCaseSensitive(spec, "rules");
+
+    return cJSON_GetArrayItem(rules, (int) index);
+}
+
+
 /* The path of a RequestRedirect or URLRewrite (what: the filter type). */
 static const char *
 gw_dp_path_mod_check(gw_arena_t *a, const char *what, gw_rewrite_e type,
