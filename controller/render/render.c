@@ -314,7 +314,8 @@ gw_render_response_headers(gw_view_t *v, const gw_dp_header_mod_t *m)
  * the default of the Location's scheme (http 80, https 443): a port that
  * depends on the request's scheme is decided by nginx, with the map
  * $gw_redirect_port over "$scheme:$gw_redirect_port_in" (http.tmpl),
- * the location setting $gw_redirect_port_in (rule.tmpl).
+ * the location setting $gw_redirect_port_in (rule.tmpl) to the port given
+ * or its listen's.
  */
 static const char *
 gw_render_redirect_url(gw_arena_t *a, gw_view_t *v,
@@ -335,12 +336,17 @@ gw_render_redirect_url(gw_arena_t *a, gw_view_t *v,
                     ? "" : gw_arena_printf(a, ":%d", r->port);
 
     } else {
+        /*
+         * the listener's port is its listen's (rule.tmpl: listen_port),
+         * not $server_port, which a server behind a port's front (a unix
+         * socket) does not have
+         */
         port_part = "$gw_redirect_port";
         *port_var = 1;
         if (r->port != 0) {
             gw_view_set_int(v, "redirect_port_in", r->port);
         } else {
-            gw_view_set(v, "redirect_port_in", "$server_port");
+            gw_view_set_flag(v, "redirect_listener_port", 1);
         }
     }
 
@@ -622,6 +628,7 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
 
     v = gw_view_add(root, "listens");
     gw_view_set(v, "gateway", l->gateway);
+    gw_view_set_int(v, "listen_port", l->port);     /* rule.tmpl */
     gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
                                                          : "%s:%d",
                                              l->address, l->port));
