@@ -237,8 +237,8 @@ gw_dp_grpc_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         loc->status = t.status;
         loc->upstream = t.upstream;
         loc->split = t.split;
-        gw_dp_grpc_filters(ctx, spec, loc);
 
+        gw_dp_grpc_filters(ctx, spec, loc);
         gw_dp_candidate_add(ctx, s, &m, tier, prefix, loc, target);
     }
 }

@@ -307,6 +307,39 @@ gw_render_response_headers(gw_view_t *v, const gw_dp_header_mod_t *m)
 
 
 /*
+ * CORS (rule.tmpl): an allowed Origin is echoed, with the credentials and
+ * exposed headers; a preflight (OPTIONS with
+ * Access-Control-Request-Method) is answered by nginx, with the methods,
+ * headers and max age when its Origin is allowed.  The origins' pattern
+ * is written literally ({{%...}}: an if's regex reads no variables).
+ */
+static void
+gw_render_cors(gw_view_t *v, const gw_dp_cors_t *c)
+{
+    gw_view_t  *cv;
+
+    if (c == NULL) {
+        return;
+    }
+
+    cv = gw_view_add(v, "cors");
+    if (c->origins != NULL) {
+        gw_view_set(cv, "cors_re", c->origins);
+    } else {
+        gw_view_set_flag(cv, "cors_any", 1);
+    }
+    gw_view_set(cv, "cors_cred", c->credentials ? "true" : "");
+    gw_view_set_flag(cv, "cors_expose_any", c->expose_any);
+    gw_view_set(cv, "cors_expose", c->expose);
+    gw_view_set_flag(cv, "cors_methods_any", c->methods_any);
+    gw_view_set(cv, "cors_methods", c->methods);
+    gw_view_set_flag(cv, "cors_headers_any", c->headers_any);
+    gw_view_set(cv, "cors_headers", c->headers);
+    gw_view_set_int(cv, "cors_max_age", c->max_age);
+}
+
+
+/*
  * The Location of a RequestRedirect (v1.6.1 HTTPRequestRedirectFilter).
  * The scheme is the one given, else the request's; the port the one
  * given, else the given scheme's well-known port, else the listener's
@@ -425,39 +458,6 @@ gw_render_grpc_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc)
     } else {
         gw_view_set(v, "upstream", loc->upstream);
     }
-}
-
-
-/*
- * CORS (rule.tmpl): an allowed Origin is echoed, with the credentials and
- * exposed headers; a preflight (OPTIONS with
- * Access-Control-Request-Method) is answered by nginx, with the methods,
- * headers and max age when its Origin is allowed.  The origins' pattern
- * is written literally ({{%...}}: an if's regex reads no variables).
- */
-static void
-gw_render_cors(gw_view_t *v, const gw_dp_cors_t *c)
-{
-    gw_view_t  *cv;
-
-    if (c == NULL) {
-        return;
-    }
-
-    cv = gw_view_add(v, "cors");
-    if (c->origins != NULL) {
-        gw_view_set(cv, "cors_re", c->origins);
-    } else {
-        gw_view_set_flag(cv, "cors_any", 1);
-    }
-    gw_view_set(cv, "cors_cred", c->credentials ? "true" : "");
-    gw_view_set_flag(cv, "cors_expose_any", c->expose_any);
-    gw_view_set(cv, "cors_expose", c->expose);
-    gw_view_set_flag(cv, "cors_methods_any", c->methods_any);
-    gw_view_set(cv, "cors_methods", c->methods);
-    gw_view_set_flag(cv, "cors_headers_any", c->headers_any);
-    gw_view_set(cv, "cors_headers", c->headers);
-    gw_view_set_int(cv, "cors_max_age", c->max_age);
 }
 
 
@@ -628,7 +628,6 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
 
     v = gw_view_add(root, "listens");
     gw_view_set(v, "gateway", l->gateway);
-    gw_view_set_int(v, "listen_port", l->port);     /* rule.tmpl */
     gw_view_set(v, "listen", gw_arena_printf(a, l->is_v6 ? "[%s]:%d"
                                                          : "%s:%d",
                                              l->address, l->port));
@@ -638,6 +637,9 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
         gw_render_sni(v, l, index);
         gw_view_set_flag(root, "ssl_used", 1);
     }
+
+    /* a redirect's Location takes the listener's port (rule.tmpl) */
+    gw_view_set_int(v, "listen_port", l->port);
 
     for (i = 0; i < l->servers.n; i++) {
         s = l->servers.items[i];
