@@ -215,11 +215,85 @@ typedef enum {
     GW_REWRITE_PREFIX
 } gw_rewrite_e;
 
+/*
+ * HTTPRoute and GRPCRoute filters (decode_filter.c), typed.  Decoding
+ * keeps what is written (every entry, every value); whether nginx can
+ * carry it and which entries count is checked later (dataplane/filter.c),
+ * so that a refused filter becomes the route's condition.
+ */
+
+typedef enum {
+    GW_FILTER_UNKNOWN = 0,            /* a type we do not know */
+    GW_FILTER_REQUEST_HEADER,         /* RequestHeaderModifier */
+    GW_FILTER_RESPONSE_HEADER,        /* ResponseHeaderModifier */
+    GW_FILTER_REQUEST_MIRROR,
+    GW_FILTER_REQUEST_REDIRECT,
+    GW_FILTER_URL_REWRITE,
+    GW_FILTER_CORS,
+    GW_FILTER_EXTENSION_REF
+} gw_filter_type_e;
+
 typedef struct {
-    const char      *type;            /* as written: URLRewrite, ... */
-    const char      *rewrite_hostname;
-    gw_rewrite_e     rewrite_path;
-    const char      *rewrite_value;   /* replaceFullPath/replacePrefixMatch */
+    const char  *name;
+    const char  *value;
+} gw_header_t;
+
+/* HTTPHeaderFilter: as written, duplicates included. */
+typedef struct {
+    gw_header_t   *set;
+    size_t         nset;
+    gw_header_t   *add;
+    size_t         nadd;
+    const char   **remove;
+    size_t         nremove;
+} gw_header_mod_t;
+
+/* HTTPRequestRedirectFilter */
+typedef struct {
+    int            status;            /* statusCode, default 302 */
+    const char    *scheme;            /* NULL when absent */
+    const char    *hostname;          /* NULL when absent */
+    int            port;              /* 0 when absent */
+    gw_rewrite_e   path;              /* NONE when absent */
+    const char    *path_value;
+} gw_redirect_t;
+
+/*
+ * HTTPRequestMirrorFilter: the share mirrored as a fraction (percent p is
+ * p/100; neither given: 100/100).
+ */
+typedef struct {
+    gw_obj_ref_t   backend;           /* namespace NULL: the route's */
+    int            port;              /* 0 when absent */
+    int            numerator;
+    int            denominator;
+} gw_mirror_t;
+
+/* HTTPCORSFilter */
+typedef struct {
+    const char   **allow_origins;
+    size_t         nallow_origins;
+    const char   **allow_methods;
+    size_t         nallow_methods;
+    const char   **allow_headers;
+    size_t         nallow_headers;
+    const char   **expose_headers;
+    size_t         nexpose_headers;
+    int            allow_credentials; /* 0 when absent */
+    int            max_age;           /* seconds, default 5 */
+} gw_cors_t;
+
+typedef struct {
+    gw_filter_type_e   kind;
+    const char        *type;          /* as written: URLRewrite, ... */
+    gw_header_mod_t   *headers;       /* Request/ResponseHeaderModifier */
+    gw_redirect_t     *redirect;      /* RequestRedirect */
+    gw_mirror_t       *mirror;        /* RequestMirror */
+    gw_cors_t         *cors;          /* CORS */
+    gw_obj_ref_t      *extension_ref; /* ExtensionRef (no namespace) */
+    const char        *rewrite_hostname;  /* URLRewrite, NULL: keep */
+    gw_rewrite_e       rewrite_path;
+    const char        *rewrite_value; /* replaceFullPath/replacePrefixMatch */
 } gw_http_filter_t;
 
 typedef struct {
@@ -270,7 +344,8 @@ typedef struct {
     const char        *name;          /* NULL when absent */
     gw_grpc_match_t   *matches;
     size_t             nmatches;
-    const char       **filters;       /* filter types, as written */
+    gw_http_filter_t  *filters;       /* GRPCRouteFilter: the HTTPRoute's
+                                         header modifiers and mirror */
     size_t             nfilters;
     gw_backend_ref_t  *backends;
     size_t             nbackends;

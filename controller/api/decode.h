@@ -48,6 +48,9 @@ int gw_decode_parent_refs(gw_dec_t *d, const cJSON *spec,
     gw_parent_ref_t **out, size_t *n);
 int gw_decode_backend_refs(gw_dec_t *d, const cJSON *rule, const char *p,
     gw_backend_ref_t **out, size_t *n);
+/* HTTPRoute/GRPCRoute filters (decode_filter.c): obj's "filters". */
+int gw_decode_filters(gw_dec_t *d, const cJSON *obj, const char *p,
+    gw_http_filter_t **out, size_t *n);
 int gw_decode_kv_matches(gw_dec_t *d, const cJSON *m, const char *key,
     const char *p, gw_kv_match_t **out, size_t *n);
 /* One listener entry (Gateway and ListenerSet; decode_gateway.c). */

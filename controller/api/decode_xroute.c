@@ -65,47 +65,6 @@ gw_decode_grpc_method(gw_dec_t *d, const cJSON *m, const char *p,
 
 
 static int
-gw_decode_grpc_filters(gw_dec_t *d, const cJSON *rule, const char *p,
-    gw_grpc_rule_t *out)
-{
-    size_t        i;
-    const char   *q;
-    const cJSON  *arr, *it;
-
-    if (gw_dec_array(d, rule, "filters", p, 16, &arr, &out->nfilters)
-        != GW_OK)
-    {
-        return GW_ERR;
-    }
-
-    out->filters = gw_arena_alloc(d->arena,
-                                  (out->nfilters + 1) * sizeof(char *));
-    i = 0;
-    cJSON_ArrayForEach(it, arr) {
-        q = gw_dec_path(d, p, "filters", (long) i);
-        if (gw_dec_str_req(d, it, "type", q, &out->filters[i]) != GW_OK) {
-            return GW_ERR;
-        }
-
-        if (strcmp(out->filters[i], "RequestHeaderModifier") != 0
-            && strcmp(out->filters[i], "ResponseHeaderModifier") != 0
-            && strcmp(out->filters[i], "RequestMirror") != 0
-            && strcmp(out->filters[i], "ExtensionRef") != 0)
-        {
-            gw_err_set(d->err, "%s.type: Unsupported value: \"%s\": "
-                       "supported values: \"ResponseHeaderModifier\", "
-                       "\"RequestHeaderModifier\", \"RequestMirror\", "
-                       "\"ExtensionRef\"", q, out->filters[i]);
-            return GW_ERR;
-        }
-        i++;
-    }
-
-    return GW_OK;
-}
-
-
-static int
 gw_decode_grpc_rule(gw_dec_t *d, const cJSON *it, const char *p,
     gw_grpc_rule_t *rule)
 {
@@ -135,7 +94,9 @@ gw_decode_grpc_rule(gw_dec_t *d, const cJSON *it, const char *p,
         i++;
     }
 
-    if (gw_decode_grpc_filters(d, it, p, rule) != GW_OK) {
+    if (gw_decode_filters(d, it, p, &rule->filters, &rule->nfilters)
+        != GW_OK)
+    {
         return GW_ERR;
     }
 

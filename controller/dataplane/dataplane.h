@@ -78,6 +78,7 @@ typedef struct {
     gw_dp_redirect_t  *redirect;    /* answer a redirect instead */
     const char        *redirect_regex;  /* its path, as a rewrite */
     const char        *redirect_repl;
+    gw_dp_cors_t      *cors;        /* CORS, or NULL */
     gw_dp_candidate_t **candidates; /* gateway_match, precedence order */
     size_t             ncandidates;
     int                grpc;        /* a GRPCRoute's: grpc_pass, and a

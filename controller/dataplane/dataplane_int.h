@@ -54,6 +54,10 @@ void gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
 void gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r,
     const gw_grule_t *rule, const char *prefix, gw_dp_location_t *loc);
 
+/* The filters of a GRPCRoute rule the graph kept, on its location. */
+void gw_dp_grpc_filters(gw_dp_ctx_t *ctx, const gw_grpc_rule_t *rule,
+    gw_dp_location_t *loc);
+
 /* The named location of match of rule of route r: "@ns/name:rule:match". */
 const char *gw_dp_target_name(gw_dp_ctx_t *ctx, const gw_groute_t *r,
     size_t rule, size_t match);

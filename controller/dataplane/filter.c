@@ -1,28 +1,16 @@
 /*
  * ngx-gateway: HTTPRoute filters for nginx: RequestHeaderModifier,
- * ResponseHeaderModifier and RequestRedirect, read from the rule's JSON
- * and checked against the spec and against what nginx can carry.
+ * ResponseHeaderModifier, RequestRedirect and URLRewrite, from their typed
+ * form, checked against the spec and against what nginx can carry.
  */
 
 #include <ctype.h>
 #include <strings.h>
 #include <string.h>
 
+#include "core/gw_buf.h"
 #include "dataplane/dataplane_int.h"
 #include "validate/names.h"
-
-#define GW_HEADER_NAME_MAX   256
-#define GW_HEADER_VALUE_MAX  4096
-
-
-int
-gw_dp_filter_type_known(const char *type)
-{
-    return strcmp(type, "RequestHeaderModifier") == 0
-           || strcmp(type, "ResponseHeaderModifier") == 0
-           || strcmp(type, "RequestRedirect") == 0;
-}
-
 
 const cJSON *
 gw_dp_rule_json(const gw_obj_t *route, size_t index)
@@ -36,226 +24,37 @@ gw_dp_rule_json(const gw_obj_t *route, size_t index)
 }
 
 
-/*
- * nginx passes a client's header to variables as $http_NAME with '-' as
- * '_', and drops headers with '_' by default: letters, digits and '-'.
- */
+/* The path of a RequestRedirect or URLRewrite (what: the filter type). */
 static const char *
-gw_dp_header_name_check(gw_arena_t *a, const char *what, const char *name)
+gw_dp_path_mod_check(gw_arena_t *a, const char *what, gw_rewrite_e type,
+    const char *value, const gw_http_match_t *matches, size_t nmatches)
 {
-    const char  *p;
+    size_t    i;
+    gw_err_t  err;
 
-    if (name[0] == '\0' || strlen(name) > GW_HEADER_NAME_MAX) {
-        return gw_arena_printf(a, "%s: a header name must be 1 to %d "
-                               "characters", what, GW_HEADER_NAME_MAX);
-    }
-
-    for (p = name; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '-'))
-        {
-            return gw_arena_printf(a, "%s: header name \"%s\" has '%c': "
-                                   "only letters, digits and '-' are "
-                                   "supported", what, name, *p);
-        }
-    }
-
-    return NULL;
-}
-
-
-static const char *
-gw_dp_header_value_check(gw_arena_t *a, const char *what, const char *name,
-    const char *value)
-{
-    const unsigned char  *p;
-
-    if (value[0] == '\0' || strlen(value) > GW_HEADER_VALUE_MAX) {
-        return gw_arena_printf(a, "%s: the value of header %s must be 1 to "
-                               "%d characters", what, name,
-                               GW_HEADER_VALUE_MAX);
-    }
-
-    for (p = (const unsigned char *) value; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            return gw_arena_printf(a, "%s: the value of header %s has a "
-                                   "control character", what, name);
-        }
-
-        if (*p == '$') {
-            return gw_arena_printf(a, "%s: the value of header %s has '$', "
-                                   "which nginx would read as a variable "
-                                   "(there is no escape for it): values "
-                                   "with '$' are not supported", what,
-                                   name);
-        }
-    }
-
-    return NULL;
-}
-
-
-/* 1 when name is already in one of the lists of m. */
-static int
-gw_dp_header_seen(const gw_dp_header_mod_t *m, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < m->nset; i++) {
-        if (strcasecmp(m->set[i].name, name) == 0) {
-            return 1;
-        }
-    }
-
-    for (i = 0; i < m->nadd; i++) {
-        if (strcasecmp(m->add[i].name, name) == 0) {
-            return 1;
-        }
-    }
-
-    for (i = 0; i < m->nremove; i++) {
-        if (strcasecmp(m->remove[i], name) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * A set or add list.  Of entries with equivalent names (case-insensitive)
- * the first counts and the others are ignored, as the spec says; a header
- * in two lists (set and add, ...) is refused: nginx cannot do both.
- */
-static const char *
-gw_dp_header_list(gw_arena_t *a, const char *what, const cJSON *mod,
-    const char *key, gw_dp_header_mod_t *m, gw_dp_kv_t **out, size_t *n)
-{
-    size_t        i;
-    const char   *why, *name, *value;
-    gw_dp_kv_t   *list;
-    const cJSON  *arr, *it;
-
-    arr = cJSON_GetObjectItemCaseSensitive(mod, key);
-    if (arr == NULL) {
+    if (type == GW_REWRITE_NONE) {
         return NULL;
     }
 
-    if (!cJSON_IsArray(arr)) {
-        return gw_arena_printf(a, "%s.%s must be a list", what, key);
+    /* an empty ReplacePrefixMatch strips the prefix (spec) */
+    if (type == GW_REWRITE_PREFIX && value[0] == '\0') {
+        value = "/";
     }
 
-    list = gw_arena_alloc(a, ((size_t) cJSON_GetArraySize(arr) + 1)
-                             * sizeof(gw_dp_kv_t));
-    *out = list;
-
-    cJSON_ArrayForEach(it, arr) {
-        name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it,
-                                                                     "name"));
-        value = cJSON_GetStringValue(
-                    cJSON_GetObjectItemCaseSensitive(it, "value"));
-
-        if (name == NULL || value == NULL) {
-            return gw_arena_printf(a, "%s.%s: every entry needs a name and "
-                                   "a value", what, key);
-        }
-
-        why = gw_dp_header_name_check(a, what, name);
-        if (why == NULL) {
-            why = gw_dp_header_value_check(a, what, name, value);
-        }
-        if (why != NULL) {
-            return why;
-        }
-
-        for (i = 0; i < *n; i++) {
-            if (strcasecmp(list[i].name, name) == 0) {
-                break;
-            }
-        }
-        if (i < *n) {
-            continue;
-        }
-
-        if (gw_dp_header_seen(m, name)) {
-            return gw_arena_printf(a, "%s: header %s is in more than one of "
-                                   "set, add and remove", what, name);
-        }
-
-        list[*n].name = name;
-        list[*n].value = value;
-        (*n)++;
+    if (gw_valid_nginx_path(value, &err) != GW_OK) {
+        return gw_arena_printf(a, "%s: %s", what, err.msg);
     }
 
-    return NULL;
-}
-
-
-static const char *
-gw_dp_header_mod(gw_arena_t *a, const char *what, const char *field,
-    const cJSON *mod, gw_dp_header_mod_t **out)
-{
-    size_t               i;
-    const char          *why, *name;
-    const cJSON         *arr, *it;
-    gw_dp_header_mod_t  *m;
-
-    if (!cJSON_IsObject(mod)) {
-        return gw_arena_printf(a, "%s: the filter needs its %s field",
-                               what, field);
-    }
-
-    m = gw_arena_alloc(a, sizeof(gw_dp_header_mod_t));
-    *out = m;
-
-    why = gw_dp_header_list(a, what, mod, "set", m, &m->set, &m->nset);
-    if (why == NULL) {
-        why = gw_dp_header_list(a, what, mod, "add", m, &m->add, &m->nadd);
-    }
-    if (why != NULL) {
-        return why;
-    }
-
-    arr = cJSON_GetObjectItemCaseSensitive(mod, "remove");
-    if (arr == NULL) {
+    if (type != GW_REWRITE_PREFIX) {
         return NULL;
     }
 
-    if (!cJSON_IsArray(arr)) {
-        return gw_arena_printf(a, "%s.remove must be a list", what);
-    }
-
-    m->remove = gw_arena_alloc(a, ((size_t) cJSON_GetArraySize(arr) + 1)
-                                  * sizeof(char *));
-
-    cJSON_ArrayForEach(it, arr) {
-        name = cJSON_GetStringValue(it);
-        if (name == NULL) {
-            return gw_arena_printf(a, "%s.remove: every entry must be a "
-                                   "header name", what);
+    for (i = 0; i < nmatches; i++) {
+        if (matches[i].path_type != GW_PATH_PREFIX) {
+            return gw_arena_printf(a, "%s ReplacePrefixMatch needs every "
+                                   "match of the rule to be a PathPrefix "
+                                   "match", what);
         }
-
-        why = gw_dp_header_name_check(a, what, name);
-        if (why != NULL) {
-            return why;
-        }
-
-        for (i = 0; i < m->nremove; i++) {
-            if (strcasecmp(m->remove[i], name) == 0) {
-                break;
-            }
-        }
-        if (i < m->nremove) {
-            continue;
-        }
-
-        if (gw_dp_header_seen(m, name)) {
-            return gw_arena_printf(a, "%s: header %s is in more than one of "
-                                   "set, add and remove", what, name);
-        }
-
-        m->remove[m->nremove++] = name;
     }
 
     return NULL;
@@ -263,183 +62,155 @@ gw_dp_header_mod(gw_arena_t *a, const char *what, const char *field,
 
 
 static const char *
-gw_dp_redirect_path(gw_arena_t *a, const cJSON *path,
-    const gw_http_rule_t *rule, gw_dp_redirect_t *r)
+gw_dp_redirect_check(gw_arena_t *a, const gw_redirect_t *r,
+    const gw_http_match_t *matches, size_t nmatches)
 {
-    size_t        i;
-    gw_err_t      err;
-    const char   *type;
+    gw_err_t  err;
 
-    type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(path,
-                                                                 "type"));
-
-    if (type != NULL && strcmp(type, "ReplaceFullPath") == 0) {
-        r->path = GW_REWRITE_FULL;
-        r->path_value = cJSON_GetStringValue(
-                  cJSON_GetObjectItemCaseSensitive(path, "replaceFullPath"));
-
-    } else if (type != NULL && strcmp(type, "ReplacePrefixMatch") == 0) {
-        r->path = GW_REWRITE_PREFIX;
-        r->path_value = cJSON_GetStringValue(
-               cJSON_GetObjectItemCaseSensitive(path, "replacePrefixMatch"));
-
-        for (i = 0; i < rule->nmatches; i++) {
-            if (rule->matches[i].path_type != GW_PATH_PREFIX) {
-                return "RequestRedirect ReplacePrefixMatch needs every "
-                       "match of the rule to be a PathPrefix match";
-            }
-        }
-
-    } else {
-        return gw_arena_printf(a, "RequestRedirect: path type %s is not "
-                               "supported (ReplaceFullPath, "
-                               "ReplacePrefixMatch)",
-                               type ? type : "(none)");
+    if (r->scheme != NULL
+        && strcmp(r->scheme, "http") != 0 && strcmp(r->scheme, "https") != 0)
+    {
+        return "RequestRedirect: scheme must be http or https";
     }
 
-    if (r->path_value == NULL) {
-        return gw_arena_printf(a, "RequestRedirect: path type %s needs its "
-                               "value", type);
-    }
-
-    if (gw_valid_nginx_path(r->path_value, &err) != GW_OK) {
+    if (r->hostname != NULL
+        && gw_valid_hostname(r->hostname, 0, &err) != GW_OK)
+    {
         return gw_arena_printf(a, "RequestRedirect: %s", err.msg);
     }
 
-    return NULL;
+    if (r->status != 301 && r->status != 302 && r->status != 303
+        && r->status != 307 && r->status != 308)
+    {
+        return "RequestRedirect: statusCode must be 301, 302, 303, 307 or "
+               "308";
+    }
+
+    return gw_dp_path_mod_check(a, "RequestRedirect", r->path, r->path_value,
+                                matches, nmatches);
 }
 
 
 static const char *
-gw_dp_redirect(gw_arena_t *a, const cJSON *rr, const gw_http_rule_t *rule,
-    gw_dp_redirect_t **out)
+gw_dp_rewrite_check(gw_arena_t *a, const gw_http_filter_t *f,
+    const gw_http_match_t *matches, size_t nmatches)
 {
-    int                v;
-    gw_err_t           err;
-    const cJSON       *it;
-    gw_dp_redirect_t  *r;
+    gw_err_t  err;
 
-    if (!cJSON_IsObject(rr)) {
-        return "RequestRedirect: the filter needs its requestRedirect field";
+    if (f->rewrite_hostname != NULL
+        && gw_valid_hostname(f->rewrite_hostname, 0, &err) != GW_OK)
+    {
+        return gw_arena_printf(a, "URLRewrite: %s", err.msg);
     }
 
-    r = gw_arena_alloc(a, sizeof(gw_dp_redirect_t));
-    *out = r;
-    r->status = 302;
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "scheme");
-    if (it != NULL) {
-        r->scheme = cJSON_GetStringValue(it);
-        if (r->scheme == NULL
-            || (strcmp(r->scheme, "http") != 0
-                && strcmp(r->scheme, "https") != 0))
-        {
-            return "RequestRedirect: scheme must be http or https";
-        }
-    }
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "hostname");
-    if (it != NULL) {
-        r->hostname = cJSON_GetStringValue(it);
-        if (r->hostname == NULL
-            || gw_valid_hostname(r->hostname, 0, &err) != GW_OK)
-        {
-            return gw_arena_printf(a, "RequestRedirect: %s",
-                                   r->hostname ? err.msg
-                                               : "hostname must be a string");
-        }
-    }
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "port");
-    if (it != NULL) {
-        v = cJSON_IsNumber(it) ? it->valueint : 0;
-        if (v < 1 || v > 65535 || (double) v != it->valuedouble) {
-            return "RequestRedirect: port must be 1 to 65535";
-        }
-        r->port = v;
-    }
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "statusCode");
-    if (it != NULL) {
-        v = cJSON_IsNumber(it) ? it->valueint : 0;
-        if ((v != 301 && v != 302 && v != 303 && v != 307 && v != 308)
-            || (double) v != it->valuedouble)
-        {
-            return "RequestRedirect: statusCode must be 301, 302, 303, 307 "
-                   "or 308";
-        }
-        r->status = v;
-    }
-
-    it = cJSON_GetObjectItemCaseSensitive(rr, "path");
-    if (it != NULL) {
-        return gw_dp_redirect_path(a, it, rule, r);
-    }
-
-    return NULL;
+    return gw_dp_path_mod_check(a, "URLRewrite", f->rewrite_path,
+                                f->rewrite_value, matches, nmatches);
 }
 
 
-const char *
-gw_dp_filters_decode(gw_arena_t *a, const cJSON *rule_json,
-    const gw_http_rule_t *rule, gw_dp_filters_t *out)
+/* The CRD's rules on combinations, which the API server enforces. */
+static const char *
+gw_dp_filters_combination(gw_arena_t *a, const gw_http_filter_t *f,
+    size_t n, size_t nbackends)
 {
-    size_t        i, j;
-    const char   *why, *type;
-    const cJSON  *filters, *f;
+    size_t  i, j;
 
-    memset(out, 0, sizeof(gw_dp_filters_t));
-
-    filters = cJSON_GetObjectItemCaseSensitive(rule_json, "filters");
-
-    /* the CRD's rules on combinations, which the API server enforces */
-    for (i = 0; i < rule->nfilters; i++) {
+    for (i = 0; i < n; i++) {
         for (j = 0; j < i; j++) {
-            if (strcmp(rule->filters[i].type, rule->filters[j].type) == 0) {
+            if (f[i].kind == f[j].kind
+                && f[i].kind != GW_FILTER_REQUEST_MIRROR
+                && f[i].kind != GW_FILTER_EXTENSION_REF)
+            {
                 return gw_arena_printf(a, GW_DP_INCOMPATIBLE "%s filter "
-                                       "cannot be repeated",
-                                       rule->filters[i].type);
+                                       "cannot be repeated", f[i].type);
             }
         }
 
-        if (strcmp(rule->filters[i].type, "RequestRedirect") != 0) {
+        if (f[i].kind != GW_FILTER_REQUEST_REDIRECT) {
             continue;
         }
 
-        for (j = 0; j < rule->nfilters; j++) {
-            if (strcmp(rule->filters[j].type, "URLRewrite") == 0) {
+        for (j = 0; j < n; j++) {
+            if (f[j].kind == GW_FILTER_URL_REWRITE) {
                 return GW_DP_INCOMPATIBLE "RequestRedirect and URLRewrite "
                        "cannot be used together";
             }
         }
 
-        if (rule->nbackends > 0) {
+        if (nbackends > 0) {
             return GW_DP_INCOMPATIBLE "RequestRedirect filter must not be "
                    "used together with backendRefs";
         }
     }
 
-    for (i = 0; i < rule->nfilters; i++) {
-        type = rule->filters[i].type;
-        f = cJSON_GetArrayItem(filters, (int) i);
-        why = NULL;
+    return NULL;
+}
 
-        if (strcmp(type, "RequestHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, type, "requestHeaderModifier",
-                      cJSON_GetObjectItemCaseSensitive(f,
-                                                    "requestHeaderModifier"),
-                      &out->request);
 
-        } else if (strcmp(type, "ResponseHeaderModifier") == 0) {
-            why = gw_dp_header_mod(a, type, "responseHeaderModifier",
-                      cJSON_GetObjectItemCaseSensitive(f,
-                                                   "responseHeaderModifier"),
-                      &out->response);
+static const char *
+gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
+    const gw_http_match_t *matches, size_t nmatches, size_t nbackends,
+    gw_dp_filters_t *out)
+{
+    size_t          i;
+    const char     *why;
+    gw_redirect_t  *r;
 
-        } else if (strcmp(type, "RequestRedirect") == 0) {
-            why = gw_dp_redirect(a,
-                      cJSON_GetObjectItemCaseSensitive(f, "requestRedirect"),
-                      rule, &out->redirect);
+    memset(out, 0, sizeof(gw_dp_filters_t));
+
+    why = gw_dp_filters_combination(a, f, n, nbackends);
+    if (why != NULL) {
+        return why;
+    }
+
+    for (i = 0; i < n; i++) {
+        switch (f[i].kind) {
+
+        case GW_FILTER_REQUEST_HEADER:
+            why = gw_dp_header_mod_check(a, f[i].type, f[i].headers,
+                                   &out->request);
+            break;
+
+        case GW_FILTER_RESPONSE_HEADER:
+            why = gw_dp_header_mod_check(a, f[i].type, f[i].headers,
+                                   &out->response);
+            break;
+
+        case GW_FILTER_REQUEST_REDIRECT:
+            why = gw_dp_redirect_check(a, f[i].redirect, matches, nmatches);
+            r = gw_arena_alloc(a, sizeof(gw_redirect_t));
+            *r = *f[i].redirect;
+            out->redirect = r;
+            break;
+
+        case GW_FILTER_URL_REWRITE:
+            why = gw_dp_rewrite_check(a, &f[i], matches, nmatches);
+            out->rewrite = &f[i];
+            break;
+
+        case GW_FILTER_CORS:
+            why = gw_dp_cors_check(a, f[i].cors, &out->cors);
+            break;
+
+        case GW_FILTER_EXTENSION_REF:
+            why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
+                                  "extension is supported",
+                                  f[i].extension_ref->kind,
+                                  f[i].extension_ref->group,
+                                  f[i].extension_ref->name);
+            break;
+
+        case GW_FILTER_UNKNOWN:
+            why = gw_arena_printf(a, "filter type %s is not supported "
+                                  "(RequestHeaderModifier, "
+                                  "ResponseHeaderModifier, RequestRedirect, "
+                                  "URLRewrite, CORS)", f[i].type);
+            break;
+
+        default:
+            why = gw_arena_printf(a, "filter type %s is not supported yet",
+                                  f[i].type);
+            break;
         }
 
         if (why != NULL) {
@@ -451,18 +222,219 @@ gw_dp_filters_decode(gw_arena_t *a, const cJSON *rule_json,
 }
 
 
-const char *
-gw_dp_header_var(gw_arena_t *a, const char *name)
+/*
+ * The filters of the rule's backendRefs.  Header modifiers are carried
+ * when the rule has one backendRef: every request it forwards goes there,
+ * so they apply after the rule's own.  With several backendRefs they
+ * would depend on the weighted choice: not supported yet.
+ */
+static const char *
+gw_dp_backend_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
+    gw_dp_filters_t *out)
 {
-    char  *v, *p;
+    size_t                   i, j;
+    const char              *why;
+    gw_dp_filters_t          bf;
+    const gw_backend_ref_t  *b;
 
-    v = gw_arena_strdup(a, name);
+    for (i = 0; i < rule->nbackends; i++) {
+        b = &rule->backends[i];
 
-    for (p = v; *p; p++) {
-        *p = (*p == '-') ? '_' : (char) tolower((unsigned char) *p);
+        if (b->nfilters == 0) {
+            continue;
+        }
+
+        if (rule->nbackends > 1) {
+            return gw_arena_printf(a, "backendRef %zu: filters on a "
+                                   "backendRef of a rule with several "
+                                   "backendRefs are not supported yet", i);
+        }
+
+        for (j = 0; j < b->nfilters; j++) {
+            if (b->filters[j].kind != GW_FILTER_REQUEST_HEADER
+                && b->filters[j].kind != GW_FILTER_RESPONSE_HEADER)
+            {
+                return gw_arena_printf(a, "backendRef %zu: filter type %s "
+                                       "is not supported on backendRefs "
+                                       "(RequestHeaderModifier, "
+                                       "ResponseHeaderModifier)", i,
+                                       b->filters[j].type);
+            }
+        }
+
+        why = gw_dp_filter_list_check(a, b->filters, b->nfilters,
+                                      rule->matches, rule->nmatches, 0, &bf);
+        if (why != NULL) {
+            return gw_arena_printf(a, "backendRef %zu: %s", i, why);
+        }
+
+        out->request = gw_dp_header_compose(a, out->request, bf.request);
+        out->response = gw_dp_header_compose(a, out->response, bf.response);
     }
 
-    return v;
+    return NULL;
+}
+
+
+const char *
+gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
+    gw_dp_filters_t *out)
+{
+    const char  *why;
+
+    why = gw_dp_filter_list_check(a, rule->filters, rule->nfilters,
+                                  rule->matches, rule->nmatches,
+                                  rule->nbackends, out);
+    if (why != NULL) {
+        return why;
+    }
+
+    return gw_dp_backend_filters_check(a, rule, out);
+}
+
+
+/*
+ * A GRPCRoute rule's filters: its header modifiers as an HTTPRoute's;
+ * RequestMirror, ExtensionRef and filters on backendRefs not yet.
+ */
+const char *
+gw_dp_grpc_filters_check(gw_arena_t *a, const gw_grpc_rule_t *rule,
+    gw_dp_filters_t *out)
+{
+    size_t  i;
+
+    for (i = 0; i < rule->nfilters; i++) {
+        if (rule->filters[i].kind != GW_FILTER_REQUEST_HEADER
+            && rule->filters[i].kind != GW_FILTER_RESPONSE_HEADER)
+        {
+            return gw_arena_printf(a, "filter type %s is not supported "
+                                   "on GRPCRoutes yet",
+                                   rule->filters[i].type);
+        }
+    }
+
+    for (i = 0; i < rule->nbackends; i++) {
+        if (rule->backends[i].nfilters > 0) {
+            return gw_arena_printf(a, "backendRef %zu: filters on the "
+                                   "backendRefs of GRPCRoutes are not "
+                                   "supported yet", i);
+        }
+    }
+
+    return gw_dp_filter_list_check(a, rule->filters, rule->nfilters, NULL,
+                                   0, rule->nbackends, out);
+}
+
+
+/* The variables "add" of m appends to (http.tmpl's joins). */
+static void
+gw_dp_filters_joins(gw_dp_ctx_t *ctx, const gw_dp_header_mod_t *m)
+{
+    size_t       i;
+    const char  *var;
+
+    for (i = 0; m != NULL && i < m->nadd; i++) {
+        var = gw_dp_header_var(ctx->a, m->add[i].name);
+        if (gw_map_get(&ctx->joins, var) == NULL) {
+            gw_map_put(&ctx->joins, var, (void *) var);
+            gw_ptrs_push(ctx->a, &ctx->dp->joins, (void *) var);
+        }
+    }
+}
+
+
+void
+gw_dp_grpc_filters(gw_dp_ctx_t *ctx, const gw_grpc_rule_t *rule,
+    gw_dp_location_t *loc)
+{
+    gw_dp_filters_t  f;
+
+    /* the graph kept the rule: its filters pass */
+    if (gw_dp_grpc_filters_check(ctx->a, rule, &f) != NULL) {
+        return;
+    }
+
+    loc->request = f.request;
+    loc->response = f.response;
+
+    gw_dp_filters_joins(ctx, f.request);
+}
+
+
+/* Escapes a path for a PCRE pattern: only [A-Za-z0-9/] stay bare. */
+static void
+gw_dp_regex_escape(gw_buf_t *b, const char *s)
+{
+    for ( ; *s; s++) {
+        if (!isalnum((unsigned char) *s) && *s != '/') {
+            gw_buf_putc(b, '\\');
+        }
+        gw_buf_putc(b, *s);
+    }
+}
+
+
+void
+gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
+    const char *prefix, gw_dp_location_t *loc)
+{
+    size_t       n;
+    gw_buf_t     re;
+    const char  *repl;
+
+    if (f == NULL) {
+        return;
+    }
+
+    if (f->rewrite_hostname != NULL) {
+        loc->host = f->rewrite_hostname;
+    }
+
+    if (f->rewrite_path == GW_REWRITE_FULL) {
+        loc->rewrite_regex = "^";
+        loc->rewrite_repl = f->rewrite_value;
+        return;
+    }
+
+    if (f->rewrite_path != GW_REWRITE_PREFIX || prefix == NULL) {
+        return;
+    }
+
+    /*
+     * the replacement without its trailing '/' ("/" stays "/"; an empty
+     * one strips the prefix as "/" does)
+     */
+    repl = f->rewrite_value;
+    n = strlen(repl);
+    while (n > 1 && repl[n - 1] == '/') {
+        n--;
+    }
+    if (n == 0) {
+        repl = "/";
+        n = 1;
+    }
+
+    gw_buf_init(&re);
+    gw_buf_putc(&re, '^');
+
+    if (strcmp(prefix, "/") == 0) {
+        gw_buf_puts(&re, "/(.*)$");
+        loc->rewrite_repl = (n == 1)
+                            ? "/$1"
+                            : gw_arena_printf(ctx->a, "%.*s/$1", (int) n,
+                                              repl);
+    } else if (n == 1) {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "/?(.*)$");
+        loc->rewrite_repl = "/$1";
+    } else {
+        gw_dp_regex_escape(&re, prefix);
+        gw_buf_puts(&re, "(/.*)?$");
+        loc->rewrite_repl = gw_arena_printf(ctx->a, "%.*s$1", (int) n, repl);
+    }
+
+    loc->rewrite_regex = gw_arena_strndup(ctx->a, re.data, re.len);
+    gw_buf_free(&re);
 }
 
 
@@ -470,30 +442,23 @@ void
 gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
     const char *prefix, gw_dp_location_t *loc)
 {
-    size_t             i;
-    const char        *var;
     gw_dp_filters_t    f;
     gw_http_filter_t   path;
     gw_dp_location_t   tmp;
 
-    /* the graph kept the rule: its filters decode */
-    if (gw_dp_filters_decode(ctx->a, gw_dp_rule_json(r->obj, rule->index),
-                             rule->spec, &f) != NULL)
-    {
+    (void) r;
+
+    /* the graph kept the rule: its filters pass */
+    if (gw_dp_filters_check(ctx->a, rule->spec, &f) != NULL) {
         return;
     }
 
     loc->request = f.request;
     loc->response = f.response;
     loc->redirect = f.redirect;
+    loc->cors = f.cors;
 
-    for (i = 0; f.request != NULL && i < f.request->nadd; i++) {
-        var = gw_dp_header_var(ctx->a, f.request->add[i].name);
-        if (gw_map_get(&ctx->joins, var) == NULL) {
-            gw_map_put(&ctx->joins, var, (void *) var);
-            gw_ptrs_push(ctx->a, &ctx->dp->joins, (void *) var);
-        }
-    }
+    gw_dp_filters_joins(ctx, f.request);
 
     if (f.redirect == NULL || f.redirect->path == GW_REWRITE_NONE) {
         return;

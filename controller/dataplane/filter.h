@@ -1,9 +1,9 @@
 /*
- * ngx-gateway: the HTTPRoute filters nginx carries with its own directives
- * (RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect), read
- * from a rule's JSON and checked.  The graph calls gw_dp_filters_decode()
- * to refuse a rule (its message becomes the condition); the data plane
- * calls it again for the rules the graph kept.
+ * ngx-gateway: the filters of HTTPRoute rules as nginx carries them with
+ * its own directives, from their typed form (api.h): RequestHeaderModifier,
+ * ResponseHeaderModifier, RequestRedirect and URLRewrite.  The graph calls
+ * gw_dp_filters_check() to refuse a rule (its message becomes the
+ * condition); the data plane calls it again for the rules the graph kept.
  *
  * Only what nginx can carry verbatim passes: header names of letters,
  * digits and '-' (nginx names the client's header $http_NAME), header
@@ -14,59 +14,91 @@
 #ifndef GW_DATAPLANE_FILTER_H
 #define GW_DATAPLANE_FILTER_H
 
-#include <cjson/cJSON.h>
-
 #include "api/api.h"
 
 /* The message of a refusal the spec calls IncompatibleFilters. */
 #define GW_DP_INCOMPATIBLE  "incompatible filters: "
 
+typedef gw_header_t      gw_dp_kv_t;
+
+/*
+ * A header modifier as nginx applies it: of names equal but for case only
+ * the first counts, and no name is in two of the lists.
+ */
+typedef gw_header_mod_t  gw_dp_header_mod_t;
+
+typedef gw_redirect_t    gw_dp_redirect_t;
+
+/*
+ * CORS as nginx answers it (filter_cors.c): origins is the anchored
+ * pattern of allowOrigins (NULL: every origin); methods, headers and
+ * expose are the lists joined with ", ", with *_any when "*" is in them
+ * (then the request's own values are echoed).
+ */
 typedef struct {
-    const char  *name;
-    const char  *value;
-} gw_dp_kv_t;
+    const char  *origins;
+    const char  *methods;
+    int          methods_any;
+    const char  *headers;
+    int          headers_any;
+    const char  *expose;
+    int          expose_any;
+    int          credentials;
+    int          max_age;
+} gw_dp_cors_t;
 
 typedef struct {
-    gw_dp_kv_t   *set;
-    size_t        nset;
-    gw_dp_kv_t   *add;
-    size_t        nadd;
-    const char  **remove;
-    size_t        nremove;
-} gw_dp_header_mod_t;
-
-typedef struct {
-    int            status;      /* 301, 302, 303, 307, 308 */
-    const char    *scheme;      /* NULL: the request's */
-    const char    *hostname;    /* NULL: the request's */
-    int            port;        /* 0: by the spec's rules */
-    gw_rewrite_e   path;        /* NONE: the request's path and query */
-    const char    *path_value;
-} gw_dp_redirect_t;
-
-typedef struct {
-    gw_dp_header_mod_t  *request;   /* NULL when absent */
-    gw_dp_header_mod_t  *response;
-    gw_dp_redirect_t    *redirect;
+    gw_dp_header_mod_t      *request;   /* NULL when absent */
+    gw_dp_header_mod_t      *response;
+    gw_redirect_t           *redirect;  /* a copy */
+    const gw_http_filter_t  *rewrite;   /* URLRewrite */
+    gw_dp_cors_t            *cors;
 } gw_dp_filters_t;
 
 /*
- * The filters of rule (spec.rules[i] of an HTTPRoute's JSON, decoded as
- * rule) into out.  NULL when nginx can carry them, else why not (starting
- * with GW_DP_INCOMPATIBLE for combinations the spec forbids), allocated
- * from a.  URLRewrite and the filter types we do not carry are left to the
- * caller.
+ * The filters of rule and of its backendRefs into out (a backendRef's
+ * header modifiers composed after the rule's).  NULL when nginx can carry
+ * them, else why not (starting with GW_DP_INCOMPATIBLE for combinations
+ * the spec forbids), allocated from a.
  */
-const char *gw_dp_filters_decode(gw_arena_t *a, const cJSON *rule_json,
-    const gw_http_rule_t *rule, gw_dp_filters_t *out);
+const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
+    gw_dp_filters_t *out);
 
-/* 1 for the types gw_dp_filters_decode() reads. */
-int gw_dp_filter_type_known(const char *type);
+/*
+ * The filters of a GRPCRoute rule into out (request and response header
+ * modifiers), or why not.
+ */
+const char *gw_dp_grpc_filters_check(gw_arena_t *a,
+    const gw_grpc_rule_t *rule, gw_dp_filters_t *out);
+
+/*
+ * Header modifier in (what: the filter type, for messages) checked for
+ * nginx and normalised into *out (filter_header.c); NULL or why not.
+ */
+const char *gw_dp_header_mod_check(gw_arena_t *a, const char *what,
+    const gw_header_mod_t *in, gw_dp_header_mod_t **out);
+
+/*
+ * One modifier doing what r (a rule's) then b (its backendRef's) do:
+ * b's set and remove win; b's add appends to what r leaves.  Either may
+ * be NULL.
+ */
+gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
+    const gw_dp_header_mod_t *r, const gw_dp_header_mod_t *b);
+
+/* A CORS filter checked for nginx into *out; NULL or why not. */
+const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
+    gw_dp_cors_t **out);
 
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);
 
-/* The rule's JSON (spec.rules[index] of the route), or NULL. */
+/*
+ * The rule's JSON (spec.rules[index] of the route), or NULL.  Filters do
+ * not use it (they are decoded in api/); kept for graph/route_ext.c on
+ * main (timeouts, retry, sessionPersistence) until that decoding moves to
+ * api/ as well, then to be removed.
+ */
 const cJSON *gw_dp_rule_json(const gw_obj_t *route, size_t index);
 
 #endif /* GW_DATAPLANE_FILTER_H */

@@ -239,6 +239,7 @@ gw_dp_grpc_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
         loc->split = t.split;
         loc->tls = t.tls;
 
+        gw_dp_grpc_filters(ctx, spec, loc);
         gw_dp_candidate_add(ctx, s, &m, tier, prefix, loc, target);
     }
 }

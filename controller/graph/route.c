@@ -215,52 +215,16 @@ gw_match_check(gw_graph_t *g, const gw_http_match_t *m)
 }
 
 
-static const char *
-gw_rewrite_check(gw_graph_t *g, const gw_http_rule_t *rule,
-    const gw_http_filter_t *f)
-{
-    size_t    i;
-    gw_err_t  err;
-
-    if (f->rewrite_hostname != NULL
-        && gw_valid_hostname(f->rewrite_hostname, 0, &err) != GW_OK)
-    {
-        return gw_arena_printf(g->arena, "URLRewrite: %s", err.msg);
-    }
-
-    if (f->rewrite_path == GW_REWRITE_NONE) {
-        return NULL;
-    }
-
-    if (gw_valid_nginx_path(f->rewrite_value, &err) != GW_OK) {
-        return gw_arena_printf(g->arena, "URLRewrite: %s", err.msg);
-    }
-
-    if (f->rewrite_path == GW_REWRITE_PREFIX) {
-        for (i = 0; i < rule->nmatches; i++) {
-            if (rule->matches[i].path_type != GW_PATH_PREFIX) {
-                return "URLRewrite ReplacePrefixMatch needs every match of "
-                       "the rule to be a PathPrefix match";
-            }
-        }
-    }
-
-    return NULL;
-}
-
-
 /*
- * The rule's filters: URLRewrite here, the others as nginx carries them
+ * The rule's matches, then its filters as nginx carries them
  * (dataplane/filter.c, which the data plane reads them with again).
  */
 static const char *
-gw_rule_check(gw_graph_t *g, const gw_groute_t *r,
-    const gw_http_rule_t *rule, gw_grule_t *gr)
+gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
 {
-    size_t                   i;
-    const char              *why;
-    gw_dp_filters_t          filters;
-    const gw_http_filter_t  *f;
+    size_t            i;
+    const char       *why;
+    gw_dp_filters_t   filters;
 
     for (i = 0; i < rule->nmatches; i++) {
         why = gw_match_check(g, &rule->matches[i]);
@@ -271,38 +235,12 @@ gw_rule_check(gw_graph_t *g, const gw_groute_t *r,
         }
     }
 
-    for (i = 0; i < rule->nfilters; i++) {
-        f = &rule->filters[i];
-        if (strcmp(f->type, "URLRewrite") != 0
-            && !gw_dp_filter_type_known(f->type))
-        {
-            return gw_arena_printf(g->arena, "filter type %s is not "
-                                   "supported yet", f->type);
-        }
-    }
-
-    why = gw_dp_filters_decode(g->arena, gw_dp_rule_json(r->obj, gr->index),
-                               rule, &filters);
+    why = gw_dp_filters_check(g->arena, rule, &filters);
     if (why != NULL) {
         return why;
     }
 
-    for (i = 0; i < rule->nfilters; i++) {
-        f = &rule->filters[i];
-        if (strcmp(f->type, "URLRewrite") == 0) {
-            why = gw_rewrite_check(g, rule, f);
-            if (why != NULL) {
-                return why;
-            }
-            gr->rewrite = f;
-        }
-    }
-
-    for (i = 0; i < rule->nbackends; i++) {
-        if (rule->backends[i].nfilters > 0) {
-            return "filters on backendRefs are not supported yet";
-        }
-    }
+    gr->rewrite = filters.rewrite;
 
     return NULL;
 }
@@ -344,7 +282,7 @@ gw_route_rules(gw_graph_t *g, gw_groute_t *r)
         gr = &r->rules[i];
         gr->spec = &spec->rules[i];
         gr->index = i;
-        gr->invalid_reason = gw_rule_check(g, r, gr->spec, gr);
+        gr->invalid_reason = gw_rule_check(g, gr->spec, gr);
         gr->valid = (gr->invalid_reason == NULL);
         r->nvalid_rules += gr->valid;
         if (!gr->valid) {

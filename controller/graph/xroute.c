@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "dataplane/filter.h"
 #include "graph/graph.h"
 #include "validate/names.h"
 #include "validate/regex.h"
@@ -63,11 +64,12 @@ gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
 {
     size_t                  i;
     const char             *why;
+    gw_dp_filters_t         filters;
     const gw_grpc_match_t  *m;
 
-    if (rule->nfilters > 0) {
-        return gw_arena_printf(g->arena, "filter type %s is not supported "
-                               "on GRPCRoutes yet", rule->filters[0]);
+    why = gw_dp_grpc_filters_check(g->arena, rule, &filters);
+    if (why != NULL) {
+        return why;
     }
 
     for (i = 0; i < rule->nmatches; i++) {

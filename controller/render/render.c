@@ -315,17 +315,54 @@ gw_render_response_headers(gw_view_t *v, const gw_dp_header_mod_t *m)
 
 
 /*
- * The Location of a RequestRedirect.  The port follows the spec: the one
- * given, else the scheme's well-known one when a scheme is given, else
- * the listener's (the port the request came in on); never written when it
- * is the default of the Location's scheme (the listener is HTTP, so a
- * request without a new scheme stays http).
+ * CORS (rule.tmpl): an allowed Origin is echoed, with the credentials and
+ * exposed headers; a preflight (OPTIONS with
+ * Access-Control-Request-Method) is answered by nginx, with the methods,
+ * headers and max age when its Origin is allowed.  The origins' pattern
+ * is written literally ({{%...}}: an if's regex reads no variables).
+ */
+static void
+gw_render_cors(gw_view_t *v, const gw_dp_cors_t *c)
+{
+    gw_view_t  *cv;
+
+    if (c == NULL) {
+        return;
+    }
+
+    cv = gw_view_add(v, "cors");
+    if (c->origins != NULL) {
+        gw_view_set(cv, "cors_re", c->origins);
+    } else {
+        gw_view_set_flag(cv, "cors_any", 1);
+    }
+    gw_view_set(cv, "cors_cred", c->credentials ? "true" : "");
+    gw_view_set_flag(cv, "cors_expose_any", c->expose_any);
+    gw_view_set(cv, "cors_expose", c->expose);
+    gw_view_set_flag(cv, "cors_methods_any", c->methods_any);
+    gw_view_set(cv, "cors_methods", c->methods);
+    gw_view_set_flag(cv, "cors_headers_any", c->headers_any);
+    gw_view_set(cv, "cors_headers", c->headers);
+    gw_view_set_int(cv, "cors_max_age", c->max_age);
+}
+
+
+/*
+ * The Location of a RequestRedirect (v1.6.1 HTTPRequestRedirectFilter).
+ * The scheme is the one given, else the request's; the port the one
+ * given, else the given scheme's well-known port, else the listener's
+ * (the port the request came in on).  The port is not written when it is
+ * the default of the Location's scheme (http 80, https 443): a port that
+ * depends on the request's scheme is decided by nginx, with the map
+ * $gw_redirect_port over "$scheme:$gw_redirect_port_in" (http.tmpl),
+ * the location setting $gw_redirect_port_in (rule.tmpl) to the port given
+ * or its listen's.
  */
 static const char *
-gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
-    int *port_var)
+gw_render_redirect_url(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_location_t *loc, int *port_var)
 {
-    int                      port, deflt;
+    int                      deflt;
     const char              *scheme, *host, *port_part, *path;
     const gw_dp_redirect_t  *r;
 
@@ -333,18 +370,25 @@ gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
 
     scheme = r->scheme ? r->scheme : "$scheme";
     host = r->hostname ? r->hostname : "$host";
-    deflt = (r->scheme && strcmp(r->scheme, "https") == 0) ? 443 : 80;
-    port = r->port;
 
-    if (port != 0) {
-        port_part = (port == deflt) ? "" : gw_arena_printf(a, ":%d", port);
-
-    } else if (r->scheme != NULL) {
-        port_part = "";
+    if (r->scheme != NULL) {
+        deflt = (strcmp(r->scheme, "https") == 0) ? 443 : 80;
+        port_part = (r->port == 0 || r->port == deflt)
+                    ? "" : gw_arena_printf(a, ":%d", r->port);
 
     } else {
+        /*
+         * the listener's port is its listen's (rule.tmpl: listen_port),
+         * not $server_port, which a server behind a port's front (a unix
+         * socket) does not have
+         */
         port_part = "$gw_redirect_port";
         *port_var = 1;
+        if (r->port != 0) {
+            gw_view_set_int(v, "redirect_port_in", r->port);
+        } else {
+            gw_view_set_flag(v, "redirect_listener_port", 1);
+        }
     }
 
     /* the path rewritten into $uri, or the request's path and query */
@@ -356,18 +400,66 @@ gw_render_redirect_url(gw_arena_t *a, const gw_dp_location_t *loc,
 
 
 /*
- * What a GRPCRoute rule does (http.tmpl, "grpc"): grpc_pass, or, without
- * a backend it can use, UNAVAILABLE as a gRPC status.
+ * A GRPCRoute rule's RequestHeaderModifier (grpc_rule.tmpl): only its own
+ * headers, with grpc_set_header; grpc_pass passes the call's others on.
  */
 static void
-gw_render_grpc_rule(gw_view_t *v, const gw_dp_location_t *loc)
+gw_render_grpc_request_headers(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_header_mod_t *m)
+{
+    size_t      i;
+    gw_view_t  *hv;
+
+    if (m == NULL) {
+        return;
+    }
+
+    for (i = 0; i < m->nset; i++) {
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->set[i].name);
+        gw_view_set(hv, "hdr_literal", m->set[i].value);
+    }
+
+    /* add: as for an HTTPRoute (gw_render_request_headers) */
+    for (i = 0; i < m->nadd; i++) {
+        hv = gw_view_add(v, "add_values");
+        gw_view_setf(hv, "add_var", "gw_add_%zu", i);
+        gw_view_set(hv, "add_value", m->add[i].value);
+
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->add[i].name);
+        gw_view_set(hv, "hdr_expr",
+                    gw_arena_printf(a, "$gw_join_%s$gw_add_%zu",
+                                    gw_dp_header_var(a, m->add[i].name),
+                                    i));
+    }
+
+    for (i = 0; i < m->nremove; i++) {
+        hv = gw_view_add(v, "request_headers");
+        gw_view_set(hv, "hdr_name", m->remove[i]);
+        gw_view_set(hv, "hdr_literal", "");
+    }
+}
+
+
+/*
+ * What a GRPCRoute rule does (grpc_rule.tmpl): its header modifiers and
+ * grpc_pass, or, without a backend it can use, UNAVAILABLE as a gRPC
+ * status.
+ */
+static void
+gw_render_grpc_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc)
 {
     gw_view_set_flag(v, "grpc", 1);
+
+    gw_render_response_headers(v, loc->response);
 
     if (loc->status != 0) {
         gw_view_set_int(v, "grpc_status", GW_GRPC_UNAVAILABLE);
         return;
     }
+
+    gw_render_grpc_request_headers(a, v, loc->request);
 
     if (loc->split != NULL) {
         gw_view_set(v, "split", loc->split->var);
@@ -450,17 +542,18 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     gw_view_set(v, "route_kind", loc->grpc ? "GRPCRoute" : "HTTPRoute");
 
     if (loc->grpc) {
-        gw_render_grpc_rule(v, loc);
+        gw_render_grpc_rule(a, v, loc);
         return;
     }
 
     gw_render_proxy(v, loc);
     gw_render_response_headers(v, loc->response);
+    gw_render_cors(v, loc->cors);
 
     if (loc->redirect != NULL) {
         gw_view_set_int(v, "redirect_status", loc->redirect->status);
         gw_view_set(v, "redirect_url",
-                    gw_render_redirect_url(a, loc, port_var));
+                    gw_render_redirect_url(a, v, loc, port_var));
         if (loc->redirect_regex != NULL) {
             gw_view_set(v, "redirect_regex", loc->redirect_regex);
             gw_view_set(v, "redirect_repl", loc->redirect_repl);
@@ -647,6 +740,9 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
         gw_render_sni(v, l, index);
         gw_view_set_flag(root, "ssl_used", 1);
     }
+
+    /* a redirect's Location takes the listener's port (rule.tmpl) */
+    gw_view_set_int(v, "listen_port", l->port);
 
     for (i = 0; i < l->servers.n; i++) {
         s = l->servers.items[i];

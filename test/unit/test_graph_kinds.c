@@ -918,8 +918,8 @@ test_grpc_rules_refused_with_a_reason(void **state)
         "  rules:\n"
         "  - matches: [{method: {service: ok.Svc, method: Get}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
-        "  - filters: [{type: RequestHeaderModifier,"
-        " requestHeaderModifier: {set: [{name: x, value: y}]}}]\n"
+        "  - filters: [{type: RequestMirror,"
+        " requestMirror: {backendRef: {name: svc, port: 80}}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
         "  - matches: [{method: {service: 'bad svc', method: Get}}]\n"
         "    backendRefs: [{name: svc, port: 80}]\n"
@@ -934,7 +934,7 @@ test_grpc_rules_refused_with_a_reason(void **state)
     assert_non_null(c);
     assert_string_equal(c->status, "True");
     assert_non_null(strstr(c->message, "rule 1: filter type "
-                           "RequestHeaderModifier is not supported on "
+                           "RequestMirror is not supported on "
                            "GRPCRoutes yet"));
     assert_non_null(strstr(c->message, "rule 2: match 0: service "
                            "\"bad svc\""));
