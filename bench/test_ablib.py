@@ -333,7 +333,7 @@ def test_stream_setups_differ_by_the_module_only(tmp_path):
         "load_module %s;" % abrun.STREAM_MODULE]
     assert extra_lines(b, a) == ["location / { return 404; }"]
     for name, (offset, _, _) in stream_cost.LISTENERS.items():
-        assert "listen 127.0.0.63:%d backlog=4096;" % (18180 + offset) in a
+        assert "listen 127.0.0.63:%d;" % (18180 + offset) in a
 
 
 def test_affinity_line_names_one_cpu():
