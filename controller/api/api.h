@@ -307,6 +307,9 @@ typedef struct {
     size_t             nfilters;
 } gw_backend_ref_t;
 
+/* timeouts, retry and sessionPersistence of a rule (api/rule_ext.h) */
+typedef struct gw_rule_ext_s  gw_rule_ext_t;
+
 typedef struct {
     const char        *name;          /* NULL when absent */
     gw_http_match_t   *matches;       /* at least one (defaulted) */
@@ -315,6 +318,7 @@ typedef struct {
     size_t             nfilters;
     gw_backend_ref_t  *backends;
     size_t             nbackends;
+    gw_rule_ext_t     *ext;           /* never NULL */
 } gw_http_rule_t;
 
 typedef struct {

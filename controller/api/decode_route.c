@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/decode.h"
+#include "api/rule_ext.h"
 
 
 int
@@ -226,6 +227,7 @@ gw_decode_rule(gw_dec_t *d, const cJSON *it, const char *p,
     gw_http_rule_t *rule)
 {
     size_t        i, n;
+    gw_err_t      err;
     const char   *q;
     const cJSON  *arr, *m;
 
@@ -255,13 +257,21 @@ gw_decode_rule(gw_dec_t *d, const cJSON *it, const char *p,
     }
 
     if (gw_decode_filters(d, it, p, &rule->filters, &rule->nfilters)
-        != GW_OK)
+        != GW_OK
+        || gw_decode_backend_refs(d, it, p, &rule->backends,
+                                  &rule->nbackends) != GW_OK)
     {
         return GW_ERR;
     }
 
-    return gw_decode_backend_refs(d, it, p, &rule->backends,
-                                  &rule->nbackends);
+    /*
+     * A timeouts, retry or sessionPersistence value the CRD refuses drops
+     * this rule only (rule->ext->error, graph/route_ext.c), not the route.
+     */
+    rule->ext = gw_arena_alloc(d->arena, sizeof(gw_rule_ext_t));
+    (void) gw_rule_ext_decode(d->arena, it, p, rule->ext, &err);
+
+    return GW_OK;
 }
 
 

@@ -296,6 +296,8 @@ gw_rule_ext_decode(gw_arena_t *a, const cJSON *rule_json, const char *path,
         || gw_decode_retry(&d, rule_json, path, out) != GW_OK
         || gw_decode_session(&d, rule_json, path, out) != GW_OK)
     {
+        memset(out, 0, sizeof(gw_rule_ext_t));
+        out->error = gw_arena_strdup(a, err->msg);
         return GW_ERR;
     }
 

@@ -3,8 +3,9 @@
  * backends: timeouts (standard), retry and sessionPersistence
  * (experimental), decoded from the rule's JSON with the CRD's checks.
  *
- * The graph decodes them (graph/route_ext.c: a rule that does not pass is
- * dropped with the message) and keeps the result for the data plane.
+ * They are decoded with the route (api/decode_route.c), but a value the
+ * CRD refuses does not refuse the route: it is kept in error, and the graph
+ * (graph/route_ext.c) drops only that rule, with the message.
  */
 
 #ifndef GW_API_RULE_EXT_H
@@ -30,7 +31,9 @@ typedef struct {
     int                 permanent;     /* cookieConfig.lifetimeType */
 } gw_session_t;
 
-typedef struct {
+struct gw_rule_ext_s {
+    const char    *error;              /* why the CRD refuses a field, or
+                                          NULL; when set, nothing else is */
     int64_t        request_ms;         /* timeouts.request; 0: disabled */
     int64_t        backend_ms;         /* timeouts.backendRequest */
     int            retry;              /* a retry block is given */
@@ -39,7 +42,7 @@ typedef struct {
     size_t         ncodes;
     int64_t        backoff_ms;
     gw_session_t  *session;            /* NULL when absent */
-} gw_rule_ext_t;
+};
 
 /*
  * A Gateway API Duration ("1h30m", "500ms", "0s": at most four groups of
@@ -49,9 +52,10 @@ typedef struct {
 int gw_duration_parse(const char *s, int64_t *ms);
 
 /*
- * The extension fields of rule_json (spec.rules[i] of an HTTPRoute, path
- * names it in messages) into out, allocated from a.  GW_ERR with err set
- * (the field and why) when the CRD would refuse a value.
+ * The extension fields of rule_json (spec.rules[i] of an HTTPRoute, NULL
+ * for the defaulted rule; path names it in messages) into out, allocated
+ * from a.  GW_ERR with err set (the field and why) when the CRD would
+ * refuse a value; out then holds only that message, in out->error.
  */
 int gw_rule_ext_decode(gw_arena_t *a, const cJSON *rule_json,
     const char *path, gw_rule_ext_t *out, gw_err_t *err);

@@ -141,3 +141,12 @@ gw_ptrs_push(gw_arena_t *a, gw_ptrs_t *v, void *item)
 
     v->items[v->n++] = item;
 }
+
+
+void
+gw_ptrs_sort(gw_ptrs_t *v, int (*cmp)(const void *, const void *))
+{
+    if (v->n > 1) {
+        qsort(v->items, v->n, sizeof(void *), cmp);
+    }
+}

@@ -33,5 +33,7 @@ typedef struct {
 } gw_ptrs_t;
 
 void gw_ptrs_push(gw_arena_t *a, gw_ptrs_t *v, void *item);
+/* qsort of the items, cmp given pointers to items. */
+void gw_ptrs_sort(gw_ptrs_t *v, int (*cmp)(const void *, const void *));
 
 #endif /* GW_ARENA_H */

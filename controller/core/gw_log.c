@@ -41,6 +41,37 @@ gw_log_parse_level(const char *s, gw_log_level_e *level)
 }
 
 
+/*
+ * v in double quotes, with the quote, backslash, newline and tab escaped
+ * and other control characters as hex escapes (JSON's u form when json,
+ * else logfmt's x form).
+ */
+static void
+gw_log_quoted(gw_buf_t *b, const char *v, int json)
+{
+    const char  *p;
+
+    gw_buf_putc(b, '"');
+    for (p = v; *p; p++) {
+        switch (*p) {
+        case '"':  gw_buf_puts(b, "\\\""); break;
+        case '\\': gw_buf_puts(b, "\\\\"); break;
+        case '\n': gw_buf_puts(b, "\\n"); break;
+        case '\t': gw_buf_puts(b, "\\t"); break;
+        default:
+            if ((unsigned char) *p >= ' ') {
+                gw_buf_putc(b, *p);
+            } else if (json) {
+                gw_buf_printf(b, "\\u%04x", (unsigned char) *p);
+            } else {
+                gw_buf_printf(b, "\\x%02x", (unsigned char) *p);
+            }
+        }
+    }
+    gw_buf_putc(b, '"');
+}
+
+
 static void
 gw_log_logfmt_value(gw_buf_t *b, const char *v)
 {
@@ -60,46 +91,7 @@ gw_log_logfmt_value(gw_buf_t *b, const char *v)
         return;
     }
 
-    gw_buf_putc(b, '"');
-    for (p = v; *p; p++) {
-        switch (*p) {
-        case '"':  gw_buf_puts(b, "\\\""); break;
-        case '\\': gw_buf_puts(b, "\\\\"); break;
-        case '\n': gw_buf_puts(b, "\\n"); break;
-        case '\t': gw_buf_puts(b, "\\t"); break;
-        default:
-            if ((unsigned char) *p < ' ') {
-                gw_buf_printf(b, "\\x%02x", (unsigned char) *p);
-            } else {
-                gw_buf_putc(b, *p);
-            }
-        }
-    }
-    gw_buf_putc(b, '"');
-}
-
-
-static void
-gw_log_json_value(gw_buf_t *b, const char *v)
-{
-    const char  *p;
-
-    gw_buf_putc(b, '"');
-    for (p = v; *p; p++) {
-        switch (*p) {
-        case '"':  gw_buf_puts(b, "\\\""); break;
-        case '\\': gw_buf_puts(b, "\\\\"); break;
-        case '\n': gw_buf_puts(b, "\\n"); break;
-        case '\t': gw_buf_puts(b, "\\t"); break;
-        default:
-            if ((unsigned char) *p < ' ') {
-                gw_buf_printf(b, "\\u%04x", (unsigned char) *p);
-            } else {
-                gw_buf_putc(b, *p);
-            }
-        }
-    }
-    gw_buf_putc(b, '"');
+    gw_log_quoted(b, v, 0);
 }
 
 
@@ -110,9 +102,9 @@ gw_log_field(gw_buf_t *b, const char *key, const char *value, int first)
         if (!first) {
             gw_buf_putc(b, ',');
         }
-        gw_log_json_value(b, key);
+        gw_log_quoted(b, key, 1);
         gw_buf_putc(b, ':');
-        gw_log_json_value(b, value);
+        gw_log_quoted(b, value, 1);
         return;
     }
 

@@ -6,7 +6,6 @@
  * candidates that match.c turns into locations.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/dataplane_int.h"
@@ -305,9 +304,7 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
 
     gw_map_init(&byhost, ctx->a);
 
-    if (ats->n > 1) {
-        qsort(ats->items, ats->n, sizeof(void *), gw_attach_cmp);
-    }
+    gw_ptrs_sort(ats, gw_attach_cmp);
 
     /* the catch-all server always exists: it answers unknown hosts */
     gw_dp_server(ctx, l, NULL);

@@ -216,5 +216,9 @@ typedef struct {
 gw_dp_t *gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g,
     int port_offset);
 
+/* qsort orders (sort.c): certificates by file, upstreams by name. */
+int gw_dp_cert_cmp(const void *a, const void *b);
+int gw_dp_upstream_cmp(const void *a, const void *b);
+
 
 #endif /* GW_DATAPLANE_H */

@@ -12,17 +12,6 @@
 #include "dataplane/dataplane_int.h"
 #include "validate/names.h"
 
-const cJSON *
-gw_dp_rule_json(const gw_obj_t *route, size_t index)
-{
-    const cJSON  *spec, *rules;
-
-    spec = cJSON_GetObjectItemCaseSensitive(route->json, "spec");
-    rules = cJSON_GetObjectItemCaseSensitive(spec, "rules");
-
-    return cJSON_GetArrayItem(rules, (int) index);
-}
-
 
 /* The path of a RequestRedirect or URLRewrite (what: the filter type). */
 static const char *

@@ -93,12 +93,4 @@ const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);
 
-/*
- * The rule's JSON (spec.rules[index] of the route), or NULL.  Filters do
- * not use it (they are decoded in api/); kept for graph/route_ext.c on
- * main (timeouts, retry, sessionPersistence) until that decoding moves to
- * api/ as well, then to be removed.
- */
-const cJSON *gw_dp_rule_json(const gw_obj_t *route, size_t index);
-
 #endif /* GW_DATAPLANE_FILTER_H */

@@ -16,7 +16,6 @@
  * stream server's own map.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/front.h"
@@ -148,10 +147,7 @@ gw_dp_front_snis(gw_arena_t *a, gw_dp_front_port_t *fp)
     e->server = dflt;
     gw_ptrs_push(a, &fp->f.snis, e);
 
-    if (fp->f.snis.n > 1) {
-        qsort(fp->f.snis.items, fp->f.snis.n, sizeof(void *),
-              gw_dp_front_sni_cmp);
-    }
+    gw_ptrs_sort(&fp->f.snis, gw_dp_front_sni_cmp);
 }
 
 
@@ -229,9 +225,7 @@ gw_dp_fronts(gw_arena_t *a, const gw_graph_t *g, int port_offset)
         }
     }
 
-    if (fronts->n > 1) {
-        qsort(fronts->items, fronts->n, sizeof(void *), gw_dp_front_cmp);
-    }
+    gw_ptrs_sort(fronts, gw_dp_front_cmp);
 
     for (i = 0; i < fronts->n; i++) {
         ((gw_dp_front_t *) fronts->items[i])->index = i;

@@ -32,7 +32,6 @@
  * path, so those are not written as fields; a regex path is (path~RE).
  */
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -300,9 +299,7 @@ gw_dp_make_location(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_dp_index_t *ix,
         return;                 /* cannot be: path is a candidate's */
     }
 
-    if (list.n > 1) {
-        qsort(list.items, list.n, sizeof(void *), gw_dp_candidate_cmp);
-    }
+    gw_ptrs_sort(&list, gw_dp_candidate_cmp);
 
     /* nothing after a candidate without conditions can be reached */
     for (n = 0; n < list.n; n++) {

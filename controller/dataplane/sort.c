@@ -3,7 +3,6 @@
  * always renders byte-identical configuration.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/dataplane_int.h"
@@ -56,7 +55,7 @@ gw_dp_location_cmp(const void *a, const void *b)
 }
 
 
-static int
+int
 gw_dp_upstream_cmp(const void *a, const void *b)
 {
     const gw_dp_upstream_t  *x = *(gw_dp_upstream_t * const *) a;
@@ -66,19 +65,20 @@ gw_dp_upstream_cmp(const void *a, const void *b)
 }
 
 
+int
+gw_dp_cert_cmp(const void *a, const void *b)
+{
+    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
+    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
+
+    return strcmp(x->file, y->file);
+}
+
+
 static int
 gw_dp_string_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char * const *) a, *(const char * const *) b);
-}
-
-
-static void
-gw_ptrs_sort(gw_ptrs_t *v, int (*cmp)(const void *, const void *))
-{
-    if (v->n > 1) {
-        qsort(v->items, v->n, sizeof(void *), cmp);
-    }
 }
 
 

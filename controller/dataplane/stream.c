@@ -25,7 +25,6 @@
  * front's sockets instead.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/gw_buf.h"
@@ -227,9 +226,7 @@ gw_dp_stream_attachments(gw_dp_stream_ctx_t *ctx,
         }
     }
 
-    if (ats->n > 1) {
-        qsort(ats->items, ats->n, sizeof(void *), gw_attach_cmp);
-    }
+    gw_ptrs_sort(ats, gw_attach_cmp);
 }
 
 
@@ -475,26 +472,6 @@ gw_dp_sni_cmp(const void *a, const void *b)
 }
 
 
-static int
-gw_dp_stream_upstream_cmp(const void *a, const void *b)
-{
-    const gw_dp_upstream_t  *x = *(gw_dp_upstream_t * const *) a;
-    const gw_dp_upstream_t  *y = *(gw_dp_upstream_t * const *) b;
-
-    return strcmp(x->name, y->name);
-}
-
-
-static int
-gw_dp_stream_cert_cmp(const void *a, const void *b)
-{
-    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
-    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
-
-    return strcmp(x->file, y->file);
-}
-
-
 gw_dp_stream_t *
 gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 {
@@ -536,10 +513,7 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
 
     gw_dp_stream_fronts(&ctx, g, port_offset);
 
-    if (ctx.s->servers.n > 1) {
-        qsort(ctx.s->servers.items, ctx.s->servers.n, sizeof(void *),
-              gw_dp_stream_server_cmp);
-    }
+    gw_ptrs_sort(&ctx.s->servers, gw_dp_stream_server_cmp);
 
     for (i = 0; i < ctx.s->servers.n; i++) {
         sv = ctx.s->servers.items[i];
@@ -548,29 +522,16 @@ gw_dp_stream_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
         }
 
         gw_dp_stream_fill(&ctx, sv, i);
-        if (sv->snis.n > 1) {
-            qsort(sv->snis.items, sv->snis.n, sizeof(void *),
-                  gw_dp_sni_cmp);
-        }
+        gw_ptrs_sort(&sv->snis, gw_dp_sni_cmp);
 
         if (sv->terminate) {
             gw_dp_stream_certs(&ctx, sv, i);
-            if (sv->cert_snis.n > 1) {
-                qsort(sv->cert_snis.items, sv->cert_snis.n, sizeof(void *),
-                      gw_dp_sni_cmp);
-            }
+            gw_ptrs_sort(&sv->cert_snis, gw_dp_sni_cmp);
         }
     }
 
-    if (ctx.s->certs.n > 1) {
-        qsort(ctx.s->certs.items, ctx.s->certs.n, sizeof(void *),
-              gw_dp_stream_cert_cmp);
-    }
-
-    if (ctx.s->upstreams.n > 1) {
-        qsort(ctx.s->upstreams.items, ctx.s->upstreams.n, sizeof(void *),
-              gw_dp_stream_upstream_cmp);
-    }
+    gw_ptrs_sort(&ctx.s->certs, gw_dp_cert_cmp);
+    gw_ptrs_sort(&ctx.s->upstreams, gw_dp_upstream_cmp);
 
     return ctx.s;
 }

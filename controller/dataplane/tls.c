@@ -267,16 +267,6 @@ gw_dp_tls_sni(gw_dp_ctx_t *ctx, gw_dp_listen_t *l)
 
 
 static int
-gw_dp_cert_cmp(const void *a, const void *b)
-{
-    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
-    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
-
-    return strcmp(x->file, y->file);
-}
-
-
-static int
 gw_dp_sni_cmp(const void *a, const void *b)
 {
     const gw_dp_sni_t  *x = *(gw_dp_sni_t * const *) a;
@@ -292,14 +282,10 @@ gw_dp_tls_sort(gw_dp_t *dp)
     size_t           i;
     gw_dp_listen_t  *l;
 
-    if (dp->certs.n > 1) {
-        qsort(dp->certs.items, dp->certs.n, sizeof(void *), gw_dp_cert_cmp);
-    }
+    gw_ptrs_sort(&dp->certs, gw_dp_cert_cmp);
 
     for (i = 0; i < dp->listens.n; i++) {
         l = dp->listens.items[i];
-        if (l->sni.n > 1) {
-            qsort(l->sni.items, l->sni.n, sizeof(void *), gw_dp_sni_cmp);
-        }
+        gw_ptrs_sort(&l->sni, gw_dp_sni_cmp);
     }
 }

@@ -4,7 +4,6 @@
  * condition per parent.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "dataplane/filter.h"
@@ -462,10 +461,7 @@ gw_graph_routes(gw_graph_t *g, const gw_store_t *store)
         gw = g->gateways.items[i];
         for (k = 0; k < gw->nlisteners; k++) {
             l = &gw->listeners[k];
-            if (l->attachments.n > 1) {
-                qsort(l->attachments.items, l->attachments.n,
-                      sizeof(void *), gw_attach_cmp);
-            }
+            gw_ptrs_sort(&l->attachments, gw_attach_cmp);
         }
     }
 }

@@ -4,7 +4,6 @@
  * Gateways that would need the same address and port.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "graph/graph.h"
@@ -636,10 +635,7 @@ gw_graph_gateways(gw_graph_t *g, const gw_store_t *store)
         gw_ptrs_push(g->arena, &g->gateways, gw);
     }
 
-    if (g->gateways.n > 1) {
-        qsort(g->gateways.items, g->gateways.n, sizeof(void *),
-              gw_gateway_cmp);
-    }
+    gw_ptrs_sort(&g->gateways, gw_gateway_cmp);
 
     gw_gateways_port_clash(g);
 

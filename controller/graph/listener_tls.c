@@ -19,6 +19,30 @@
 
 
 /*
+ * 1 when the reference (field) of a from-kind object in namespace fromns
+ * to the to-kind object ns/name is allowed: the same namespace, or a
+ * ReferenceGrant in ns; else 0 with *msg saying so.
+ */
+static int
+gw_tls_ref_permitted(gw_graph_t *g, const gw_store_t *store,
+    const char *field, const char *from, const char *fromns, const char *to,
+    const char *ns, const char *name, const char **msg)
+{
+    if (strcmp(ns, fromns) == 0
+        || gw_refgrant_allows(store, GW_GROUP, from, fromns, "", to, ns,
+                              name))
+    {
+        return 1;
+    }
+
+    *msg = gw_arena_printf(g->arena, "%s %s/%s: no ReferenceGrant in "
+                           "namespace %s allows %ss from namespace %s to "
+                           "refer to it", field, ns, name, ns, from, fromns);
+    return 0;
+}
+
+
+/*
  * Checks one certificateRef; NULL or the failure reason, *msg says why.
  * *stale: it failed, but the version of the Secret served until now is
  * used instead (l->secrets).
@@ -44,15 +68,10 @@ gw_cert_ref_check(gw_graph_t *g, gw_glistener_t *l,
         return "InvalidCertificateRef";
     }
 
-    if (strcmp(ns, gwns) != 0
-        && !gw_refgrant_allows(store, GW_GROUP, gw_listener_owner_kind(l),
-                               gwns, "", "Secret", ns, ref->name))
+    if (!gw_tls_ref_permitted(g, store, "certificateRef",
+                              gw_listener_owner_kind(l), gwns, "Secret", ns,
+                              ref->name, msg))
     {
-        *msg = gw_arena_printf(g->arena, "certificateRef %s/%s: no "
-                               "ReferenceGrant in namespace %s allows "
-                               "%ss from namespace %s to refer to it",
-                               ns, ref->name, ns, gw_listener_owner_kind(l),
-                               gwns);
         return "RefNotPermitted";
     }
 
@@ -220,14 +239,9 @@ gw_ca_ref_check(gw_graph_t *g, const gw_glistener_t *l,
         return "InvalidCACertificateKind";
     }
 
-    if (strcmp(ns, gwns) != 0
-        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
-                               "ConfigMap", ns, ref->name))
+    if (!gw_tls_ref_permitted(g, store, "caCertificateRef", "Gateway", gwns,
+                              "ConfigMap", ns, ref->name, msg))
     {
-        *msg = gw_arena_printf(g->arena, "caCertificateRef %s/%s: no "
-                               "ReferenceGrant in namespace %s allows "
-                               "Gateways from namespace %s to refer to it",
-                               ns, ref->name, ns, gwns);
         return "RefNotPermitted";
     }
 
@@ -337,14 +351,9 @@ gw_backend_cert_check(gw_graph_t *g, gw_ggateway_t *gw,
         return "InvalidClientCertificateRef";
     }
 
-    if (strcmp(ns, gwns) != 0
-        && !gw_refgrant_allows(store, GW_GROUP, "Gateway", gwns, "",
-                               "Secret", ns, ref->name))
+    if (!gw_tls_ref_permitted(g, store, "clientCertificateRef", "Gateway",
+                              gwns, "Secret", ns, ref->name, msg))
     {
-        *msg = gw_arena_printf(g->arena, "clientCertificateRef %s/%s: no "
-                               "ReferenceGrant in namespace %s allows "
-                               "Gateways from namespace %s to refer to it",
-                               ns, ref->name, ns, gwns);
         return "RefNotPermitted";
     }
 

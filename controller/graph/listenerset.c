@@ -10,7 +10,6 @@
  * only routes with a parentRef to the ListenerSet attach to them.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "graph/graph.h"
@@ -155,9 +154,7 @@ gw_lsets_join(gw_graph_t *g, gw_ggateway_t *gw, const gw_store_t *store)
         return;
     }
 
-    if (mine.n > 1) {
-        qsort(mine.items, mine.n, sizeof(void *), gw_lset_cmp);
-    }
+    gw_ptrs_sort(&mine, gw_lset_cmp);
 
     /* nothing points into the Gateway's listeners yet: move them */
     all = gw_arena_alloc(g->arena, total * sizeof(gw_glistener_t));

@@ -14,7 +14,6 @@
  * with an accepted route that has a backend the policy targets.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "graph/graph.h"
@@ -308,10 +307,7 @@ gw_graph_policies(gw_graph_t *g, const gw_store_t *store)
         gw_ptrs_push(g->arena, &g->policies, p);
     }
 
-    if (g->policies.n > 1) {
-        qsort(g->policies.items, g->policies.n, sizeof(void *),
-              gw_policy_cmp);
-    }
+    gw_ptrs_sort(&g->policies, gw_policy_cmp);
 
     for (i = 0; i < g->policies.n; i++) {
         p = g->policies.items[i];

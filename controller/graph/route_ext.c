@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "api/rule_ext.h"
-#include "dataplane/filter.h"
 #include "graph/graph.h"
 
 #define GW_PROTO_H2C  "kubernetes.io/h2c"
@@ -194,22 +193,24 @@ gw_session_check(gw_graph_t *g, const gw_session_t *s, const char *path)
 }
 
 
+/*
+ * Why nginx cannot carry the rule's extension fields (decoded in
+ * api/decode_rule_ext.c, with the CRD's message when they did not
+ * decode), or NULL.
+ */
 static const char *
-gw_rule_ext_check(gw_graph_t *g, const gw_groute_t *r, gw_grule_t *rule)
+gw_rule_ext_check(gw_graph_t *g, gw_grule_t *rule)
 {
-    size_t          i;
-    gw_err_t        err;
-    const char     *why, *path;
-    gw_rule_ext_t  *ext;
+    size_t                i;
+    const char           *why, *path;
+    const gw_rule_ext_t  *ext;
 
-    ext = gw_arena_alloc(g->arena, sizeof(gw_rule_ext_t));
-    path = gw_arena_printf(g->arena, "spec.rules[%zu]", rule->index);
-
-    if (gw_rule_ext_decode(g->arena, gw_dp_rule_json(r->obj, rule->index),
-                           path, ext, &err) != GW_OK)
-    {
-        return gw_arena_strdup(g->arena, err.msg);
+    ext = rule->spec->ext;
+    if (ext->error != NULL) {
+        return ext->error;
     }
+
+    path = gw_arena_printf(g->arena, "spec.rules[%zu]", rule->index);
 
     for (i = 0; i < ext->ncodes; i++) {
         if (!gw_retry_code_ok(ext->codes[i])) {
@@ -250,7 +251,7 @@ gw_route_ext_rules(gw_graph_t *g, gw_groute_t *r)
             continue;
         }
 
-        rule->invalid_reason = gw_rule_ext_check(g, r, rule);
+        rule->invalid_reason = gw_rule_ext_check(g, rule);
         if (rule->invalid_reason != NULL) {
             rule->valid = 0;
             r->nvalid_rules--;

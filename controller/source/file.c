@@ -599,9 +599,7 @@ gw_file_source_scan(gw_file_source_t *s, const gw_doc_t **docs, size_t *n,
         gw_ptrs_push(&arena, &sc.paths, gw_arena_strdup(&arena, s->path));
     }
 
-    if (sc.paths.n > 1) {
-        qsort(sc.paths.items, sc.paths.n, sizeof(void *), gw_file_cmp_paths);
-    }
+    gw_ptrs_sort(&sc.paths, gw_file_cmp_paths);
 
     for (i = 0; i < sc.paths.n; i++) {
         gw_file_load(&sc, &s->files, sc.paths.items[i]);
