@@ -118,6 +118,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
 
         gw_dp_rewrite(ctx, rule->rewrite, prefix, loc);
         gw_dp_filters(ctx, r, rule, prefix, loc);
+        gw_dp_mirrors(ctx, s, r, rule, loc);
 
         gw_dp_candidate_add(ctx, s, m, tier, prefix, loc, target);
     }
