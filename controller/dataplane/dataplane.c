@@ -368,6 +368,8 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.splits, a);
     gw_map_init(&ctx.joins, a);
     gw_map_init(&ctx.certs, a);
+    gw_map_init(&ctx.mirrors, a);
+    ctx.nmirrors = 0;
 
     for (i = 0; i < g->gateways.n; i++) {
         gw = g->gateways.items[i];

@@ -55,7 +55,7 @@ typedef struct gw_dp_candidate_s  gw_dp_candidate_t;
 
 /*
  * A RequestMirror of a rule (filter_mirror.c): an internal exact location
- * of each server the rule serves, path "/_gw_mirror/ns/name/rule/i", that
+ * of each server the rule serves, path "/_gw_mirror/<n>", that
  * the rule's locations name in nginx's `mirror`.  It passes the request
  * on to upstream with its original URI ($request_uri) and the rule's
  * request headers, for the share bp of requests (basis points of 10000,

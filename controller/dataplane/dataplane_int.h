@@ -16,6 +16,8 @@ typedef struct {
     gw_map_t     splits;        /* shares key -> gw_dp_split_t */
     gw_map_t     joins;         /* variable -> itself */
     gw_map_t     certs;         /* file -> gw_dp_cert_t */
+    gw_map_t     mirrors;       /* "ns/name rule i" -> its path */
+    size_t       nmirrors;
 } gw_dp_ctx_t;
 
 /* What a rule does with a request: a status, an upstream or a split. */

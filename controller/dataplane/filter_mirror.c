@@ -78,16 +78,23 @@ gw_dp_mirror(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
     const gw_grule_t *rule, size_t i, const gw_dp_location_t *loc)
 {
     size_t               k;
-    const char          *path;
+    const char          *key, *path;
     gw_dp_mirror_t      *m;
     const gw_gmirror_t  *gm;
 
     gm = &rule->mirrors[i];
 
-    /* namespaces and names are DNS labels: nothing in them needs quoting */
-    path = gw_arena_printf(ctx->a, "/_gw_mirror/%s/%s/%zu/%zu",
-                           r->obj->meta.namespace, r->obj->meta.name,
-                           rule->index, i);
+    /*
+     * numbered in the order the data plane meets them (the same in every
+     * server), so that no name is written in the path
+     */
+    key = gw_arena_printf(ctx->a, "%s/%s %zu %zu", r->obj->meta.namespace,
+                          r->obj->meta.name, rule->index, i);
+    path = gw_map_get(&ctx->mirrors, key);
+    if (path == NULL) {
+        path = gw_arena_printf(ctx->a, "/_gw_mirror/%zu", ctx->nmirrors++);
+        gw_map_put(&ctx->mirrors, key, (void *) path);
+    }
 
     for (k = 0; k < s->mirrors.n; k++) {
         m = s->mirrors.items[k];
