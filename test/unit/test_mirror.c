@@ -185,6 +185,44 @@ test_mirror_across_namespaces_needs_a_grant(void **state)
 }
 
 
+/* Not mirrors, but the same kind of refusal: said, never ignored. */
+static void
+test_grpc_session_persistence_refused_by_name(void **state)
+{
+    gw_arena_t        a;
+    gw_store_t        s;
+    const gw_graph_t *g;
+    const gw_cond_t  *c;
+
+    (void) state;
+
+    gw_store_init(&s);
+    gw_test_load(&s, gw_test_base);
+    gw_test_load(&s,
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: GRPCRoute\n"
+        "metadata: {name: r, namespace: app}\n"
+        "spec:\n"
+        "  parentRefs: [{name: gw, namespace: infra}]\n"
+        "  rules:\n"
+        "  - backendRefs: [{name: svc, port: 80}]\n"
+        "  - matches: [{method: {service: a.B}}]\n"
+        "    sessionPersistence: {sessionName: s, type: Cookie}\n"
+        "    backendRefs: [{name: svc, port: 80}]\n");
+    gw_arena_init(&a);
+    g = gw_test_graph(&a, &s);
+
+    c = gw_test_route_cond(g, "r", "PartiallyInvalid");
+    assert_non_null(c);
+    assert_string_equal(c->status, "True");
+    assert_non_null(strstr(c->message, "rule 1: sessionPersistence is not "
+                                       "supported on GRPCRoutes"));
+
+    gw_arena_release(&a);
+    gw_store_release(&s);
+}
+
+
 int
 main(void)
 {
@@ -192,6 +230,7 @@ main(void)
         cmocka_unit_test(test_mirrors_are_internal_locations),
         cmocka_unit_test(test_unresolved_or_empty_mirror_is_left_out),
         cmocka_unit_test(test_mirror_across_namespaces_needs_a_grant),
+        cmocka_unit_test(test_grpc_session_persistence_refused_by_name),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
