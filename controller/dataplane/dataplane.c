@@ -117,6 +117,7 @@ gw_dp_add_rule(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
 
         gw_dp_rewrite(ctx, rule->rewrite, prefix, loc);
         gw_dp_filters(ctx, r, rule, prefix, loc);
+        gw_dp_mirrors(ctx, s, r, rule, loc);
 
         gw_dp_candidate_add(ctx, s, m, tier, prefix, loc, target);
     }
@@ -364,6 +365,8 @@ gw_dataplane_build(gw_arena_t *a, const gw_graph_t *g, int port_offset)
     gw_map_init(&ctx.splits, a);
     gw_map_init(&ctx.joins, a);
     gw_map_init(&ctx.certs, a);
+    gw_map_init(&ctx.mirrors, a);
+    ctx.nmirrors = 0;
 
     for (i = 0; i < g->gateways.n; i++) {
         gw = g->gateways.items[i];

@@ -54,6 +54,25 @@ typedef struct {
 typedef struct gw_dp_candidate_s  gw_dp_candidate_t;
 
 /*
+ * A RequestMirror of a rule (filter_mirror.c): an internal exact location
+ * of each server the rule serves, path "/_gw_mirror/<n>", that
+ * the rule's locations name in nginx's `mirror`.  It passes the request
+ * on to upstream with its original URI ($request_uri) and the rule's
+ * request headers, for the share bp of requests (basis points of 10000,
+ * chosen by $gw_mirror_<bp>; 10000: every request).
+ */
+typedef struct {
+    const char          *path;
+    const char          *route;       /* ns/name */
+    size_t               rule;
+    const char          *service;     /* ns/name:port, for a comment */
+    const char          *upstream;
+    int                  bp;
+    const char          *host;        /* Host to send, NULL: the client's */
+    gw_dp_header_mod_t  *request;     /* RequestHeaderModifier, or NULL */
+} gw_dp_mirror_t;
+
+/*
  * A location: what one rule does (proxy, split, status or redirect, with
  * its filters), or, when candidates is not empty, a dispatcher: our
  * module's gateway_match tries the candidates in order and sends the
@@ -86,6 +105,8 @@ typedef struct {
     const gw_dp_proxy_t *proxy;     /* HTTPRoute: protocol, timeouts,
                                        retries; NULL: the defaults */
     const gw_dp_backend_tls_t *tls; /* TLS to its backends, or NULL */
+    gw_dp_mirror_t   **mirrors;     /* RequestMirror, the rule's order */
+    size_t             nmirrors;
 } gw_dp_location_t;
 
 /* Where a path match puts a candidate among those of a location. */
@@ -167,6 +188,7 @@ typedef struct {
                                        gateway_match, precedence order */
     gw_ptrs_t            candidates; /* gw_dp_candidate_t *, seq order */
     gw_map_t            *by_target;  /* target -> gw_dp_candidate_t */
+    gw_ptrs_t            mirrors;   /* gw_dp_mirror_t *, in rule order */
     int                  has_root;
 } gw_dp_server_t;
 
@@ -208,6 +230,8 @@ typedef struct {
     gw_ptrs_t  upstreams;       /* gw_dp_upstream_t * */
     gw_ptrs_t  splits;          /* gw_dp_split_t * */
     gw_ptrs_t  sessions;        /* gw_dp_session_t *, session.c */
+    gw_ptrs_t  mirror_shares;   /* gw_dp_mirror_t *, one per bp below
+                                   10000, by bp: $gw_mirror_<bp> */
     gw_ptrs_t  joins;           /* header variables that "add" appends to,
                                    "x_foo" for $http_x_foo, sorted */
     int        port_offset;

@@ -16,6 +16,8 @@ typedef struct {
     gw_map_t     splits;        /* shares key -> gw_dp_split_t */
     gw_map_t     joins;         /* variable -> itself */
     gw_map_t     certs;         /* file -> gw_dp_cert_t */
+    gw_map_t     mirrors;       /* "ns/name rule i" -> its path */
+    size_t       nmirrors;
 } gw_dp_ctx_t;
 
 /* What a rule does with a request: a status, an upstream or a split. */
@@ -45,6 +47,19 @@ const gw_dp_session_t *gw_dp_session(gw_dp_ctx_t *ctx,
 
 void gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t);
+
+/*
+ * The upstream of valid backend b without retry, session or TLS (a
+ * mirror's; upstream.c).
+ */
+const char *gw_dp_backend_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b);
+
+/*
+ * The RequestMirror filters of rule on location loc of server s (after
+ * its filters: the mirrors send its request headers), filter_mirror.c.
+ */
+void gw_dp_mirrors(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_groute_t *r,
+    const gw_grule_t *rule, gw_dp_location_t *loc);
 
 /* The rewrite for a location made from match path (normalised prefix). */
 void gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,

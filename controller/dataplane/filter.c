@@ -181,6 +181,10 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             why = gw_dp_cors_check(a, f[i].cors, &out->cors);
             break;
 
+        case GW_FILTER_REQUEST_MIRROR:
+            why = gw_dp_mirror_check(a, f[i].mirror);
+            break;
+
         case GW_FILTER_EXTENSION_REF:
             why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
                                   "extension is supported",
@@ -193,7 +197,8 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             why = gw_arena_printf(a, "filter type %s is not supported "
                                   "(RequestHeaderModifier, "
                                   "ResponseHeaderModifier, RequestRedirect, "
-                                  "URLRewrite, CORS)", f[i].type);
+                                  "URLRewrite, RequestMirror, CORS)",
+                                  f[i].type);
             break;
 
         default:

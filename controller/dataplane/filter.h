@@ -90,6 +90,12 @@ gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
 const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
     gw_dp_cors_t **out);
 
+/*
+ * A RequestMirror filter checked for nginx (filter_mirror.c); NULL or why
+ * not.  Its backendRef is the graph's (gw_grule_t mirrors).
+ */
+const char *gw_dp_mirror_check(gw_arena_t *a, const gw_mirror_t *m);
+
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);
 

@@ -90,6 +90,13 @@ gw_dp_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
 }
 
 
+const char *
+gw_dp_backend_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b)
+{
+    return gw_dp_upstream(ctx, b, 1, NULL, NULL);
+}
+
+
 /* A weighted split of shares by key (NULL: $request_id). */
 static gw_dp_split_t *
 gw_dp_split(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n, long total,

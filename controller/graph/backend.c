@@ -276,6 +276,72 @@ gw_backend_resolve(gw_graph_t *g, const gw_groute_t *r, gw_gbackend_t *b,
 }
 
 
+/*
+ * The RequestMirror filters of an HTTPRoute rule: each backendRef resolved
+ * as a backendRef is (kind, ReferenceGrant, Service port, endpoints);
+ * returns the first failure's reason (and *message), or NULL.
+ */
+static const char *
+gw_graph_mirrors(gw_graph_t *g, gw_groute_t *r, gw_grule_t *rule,
+    const gw_store_t *store, const char **message)
+{
+    size_t                   i, n;
+    const char              *reason, *first, *msg;
+    gw_gmirror_t            *m;
+    gw_backend_ref_t        *ref;
+    const gw_http_filter_t  *f;
+
+    if (rule->spec == NULL) {
+        return NULL;
+    }
+
+    n = 0;
+    for (i = 0; i < rule->spec->nfilters; i++) {
+        n += (rule->spec->filters[i].kind == GW_FILTER_REQUEST_MIRROR);
+    }
+
+    if (n == 0) {
+        return NULL;
+    }
+
+    rule->mirrors = gw_arena_alloc(g->arena, n * sizeof(gw_gmirror_t));
+    first = NULL;
+
+    for (i = 0; i < rule->spec->nfilters; i++) {
+        f = &rule->spec->filters[i];
+        if (f->kind != GW_FILTER_REQUEST_MIRROR) {
+            continue;
+        }
+
+        ref = gw_arena_alloc(g->arena, sizeof(gw_backend_ref_t));
+        ref->group = f->mirror->backend.group;
+        ref->kind = f->mirror->backend.kind;
+        ref->name = f->mirror->backend.name;
+        ref->namespace = f->mirror->backend.namespace;
+        ref->port = f->mirror->port;
+        ref->weight = 1;
+
+        m = &rule->mirrors[rule->nmirrors++];
+        m->spec = f->mirror;
+        m->backend.ref = ref;
+        m->backend.weight = 1;
+        m->backend.namespace = ref->namespace ? ref->namespace
+                                              : r->obj->meta.namespace;
+
+        msg = NULL;
+        reason = gw_backend_resolve(g, r, &m->backend, store, &msg);
+        m->backend.valid = (reason == NULL);
+
+        if (reason != NULL && first == NULL) {
+            first = reason;
+            *message = gw_arena_printf(g->arena, "RequestMirror %s", msg);
+        }
+    }
+
+    return first;
+}
+
+
 void
 gw_graph_backends(gw_graph_t *g, gw_groute_t *r, const gw_store_t *store)
 {
@@ -313,6 +379,13 @@ gw_graph_backends(gw_graph_t *g, gw_groute_t *r, const gw_store_t *store)
                 first_reason = reason;
                 first_message = message;
             }
+        }
+
+        message = NULL;
+        reason = gw_graph_mirrors(g, r, rule, store, &message);
+        if (reason != NULL && first_reason == NULL) {
+            first_reason = reason;
+            first_message = message;
         }
     }
 

@@ -133,6 +133,15 @@ typedef struct {
     size_t                   nendpoints;
 } gw_gbackend_t;
 
+/*
+ * A RequestMirror filter of an HTTPRoute rule: its backendRef resolved
+ * like a backendRef (ref points to one made from the filter's).
+ */
+typedef struct {
+    const gw_mirror_t      *spec;
+    gw_gbackend_t           backend;
+} gw_gmirror_t;
+
 typedef struct {
     const gw_http_rule_t  *spec;      /* HTTPRoute rules only, else NULL */
     const gw_backend_ref_t *backend_refs;  /* of every route kind */
@@ -142,6 +151,8 @@ typedef struct {
     const char            *invalid_reason;
     gw_gbackend_t         *backends;
     size_t                 nbackends;
+    gw_gmirror_t          *mirrors;   /* RequestMirror filters, in order */
+    size_t                 nmirrors;
     const gw_http_filter_t *rewrite;  /* URLRewrite filter or NULL */
     const gw_rule_ext_t    *ext;      /* timeouts, retry, session
                                          persistence (HTTPRoute), or NULL */

@@ -98,6 +98,25 @@ gw_grpc_rule_check(gw_graph_t *g, const gw_grpc_rule_t *rule)
 }
 
 
+/*
+ * 1 when rule index of GRPCRoute route has sessionPersistence, which the
+ * data plane does not carry for gRPC (it is not decoded for GRPCRoutes:
+ * read from the object as given).
+ */
+static int
+gw_grpc_rule_session(const gw_obj_t *route, size_t index)
+{
+    const cJSON  *spec, *rules, *rule;
+
+    spec = cJSON_GetObjectItemCaseSensitive(route->json, "spec");
+    rules = cJSON_GetObjectItemCaseSensitive(spec, "rules");
+    rule = cJSON_GetArrayItem(rules, (int) index);
+
+    return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
+                              rule, "sessionPersistence"));
+}
+
+
 void
 gw_route_rules_other(gw_graph_t *g, gw_groute_t *r)
 {
@@ -129,6 +148,12 @@ gw_route_rules_other(gw_graph_t *g, gw_groute_t *r)
                                  : l4->rules[i].nbackends;
         gr->invalid_reason = grpc ? gw_grpc_rule_check(g, &grpc->rules[i])
                                   : NULL;
+        if (grpc != NULL && gr->invalid_reason == NULL
+            && gw_grpc_rule_session(r->obj, i))
+        {
+            gr->invalid_reason = "sessionPersistence is not supported on "
+                                 "GRPCRoutes";
+        }
         gr->valid = (gr->invalid_reason == NULL);
         r->nvalid_rules += gr->valid;
 

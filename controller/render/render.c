@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "render/mirror.h"
 #include "render/proxy.h"
 #include "render/render.h"
 #include "render/tmpl.h"
@@ -206,7 +207,7 @@ gw_render_header_put(gw_render_headers_t *h, const char *name,
 }
 
 
-static void
+void
 gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
     const gw_dp_location_t *loc)
 {
@@ -572,6 +573,7 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     }
 
     gw_render_request_headers(a, v, loc);
+    gw_render_mirror_names(v, loc);
 
     if (loc->tls != NULL) {
         gw_render_backend_tls(v, loc);
@@ -775,6 +777,10 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
         for (j = 0; j < s->named.n; j++) {
             gw_render_named(a, sv, s->named.items[j], port_var);
         }
+
+        for (j = 0; j < s->mirrors.n; j++) {
+            gw_render_mirror(a, sv, s->mirrors.items[j]);
+        }
     }
 }
 
@@ -825,6 +831,7 @@ gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     }
 
     gw_render_proxy_sessions(root, dp);
+    gw_render_mirror_shares(&a, root, dp);
 
     for (i = 0; i < dp->splits.n; i++) {
         gw_render_split(&a, root, dp->splits.items[i]);

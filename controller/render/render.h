@@ -44,6 +44,13 @@ size_t gw_render_zone_round(size_t need);
 /* Appends the split_clients view of s to root's "splits" (http, stream). */
 void gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s);
 
+/*
+ * The request headers location loc sends (rule.tmpl's "request_headers"
+ * and "add_values" on v): ours, then its RequestHeaderModifier's.
+ */
+void gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
+    const gw_dp_location_t *loc);
+
 /* The http{} data plane (conf/http.conf). */
 int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_buf_t *out, gw_err_t *err);

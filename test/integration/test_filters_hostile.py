@@ -129,6 +129,13 @@ def route_docs():
             set=[{"name": f"X-Safe-{i}", "value": v}
                  for i, v in enumerate(SAFE)],
             add=[{"name": "X-Add", "value": SAFE[1]}])]),
+        # mirrors whose backendRef is hostile: never found, left out
+        rule("/mirror", [
+            {"type": "RequestMirror", "requestMirror": {"backendRef": {
+                "name": SAFE[0], "namespace": SAFE[1], "port": 80}}},
+            {"type": "RequestMirror", "requestMirror": {"backendRef": {
+                "group": "x;y", "kind": "K{", "name": "n\"}",
+                "port": 80}, "percent": 50}}]),
     ]
     routes = {"hostile": list(good), "hostile-cors": [rule("/cors-ok", [])]}
     for path, f, _ in refused_rules():
@@ -208,3 +215,16 @@ def test_refused_values_never_reach_the_configuration(hostile):
                 "h}o{st", "Foo;{", "n\"}", "GET;x", "x-a$host", "x\"}b",
                 'return 200 "owned";'):
         assert bad not in conf, bad
+
+
+def test_hostile_mirror_backend_refs_stay_data(hostile):
+    code, _, body = request(hostile, "/mirror")
+    assert code == 200, body[:300]
+    assert json.loads(body)["namespace"] == "mario-ns"
+    st = hostile.controller.status("json")
+    _, parent = route_parent(st, name="hostile")
+    rr = cond(parent["conditions"], "ResolvedRefs")
+    assert rr["status"] == "False", rr
+    assert "RequestMirror" in rr["message"], rr
+    conf = (hostile.state_dir / "conf" / "http.conf").read_text()
+    assert "mirror /_gw_mirror" not in conf and "_gw_mirror" not in conf

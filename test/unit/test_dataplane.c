@@ -390,11 +390,6 @@ test_filters_refused_with_a_reason(void **state)
           "        path: {type: ReplacePrefixMatch,"
           " replacePrefixMatch: /b}\n",
           "UnsupportedValue", "PathPrefix" },
-        { "  - filters:\n"
-          "    - {type: RequestMirror, requestMirror:"
-          " {backendRef: {name: svc, port: 80}}}\n"
-          "    backendRefs: [{name: svc, port: 80}]\n",
-          "UnsupportedValue", "RequestMirror is not supported yet" },
     };
 
     (void) state;
