@@ -3,22 +3,11 @@
  * config.
  */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "app/app.h"
 #include "render/render.h"
 #include "render/stream.h"
-
-
-static int
-gw_plan_cert_cmp(const void *a, const void *b)
-{
-    const gw_dp_cert_t  *x = *(gw_dp_cert_t * const *) a;
-    const gw_dp_cert_t  *y = *(gw_dp_cert_t * const *) b;
-
-    return strcmp(x->file, y->file);
-}
 
 
 /*
@@ -47,10 +36,7 @@ gw_plan_stream_certs(gw_plan_t *p)
         }
     }
 
-    if (p->dp->certs.n > 1) {
-        qsort(p->dp->certs.items, p->dp->certs.n, sizeof(void *),
-              gw_plan_cert_cmp);
-    }
+    gw_ptrs_sort(&p->dp->certs, gw_dp_cert_cmp);
 }
 
 
