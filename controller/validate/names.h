@@ -23,4 +23,16 @@ int gw_valid_ip(const char *s, int *is_v6);
  */
 int gw_valid_nginx_path(const char *s, gw_err_t *err);
 
+/*
+ * metadata.name or metadata.namespace as the API server accepts it: an
+ * RFC 1123 subdomain (1 to 253 characters: lower case letters, digits, '-'
+ * and '.', starting and ending with a letter or a digit; the names of
+ * custom resources, Secrets, ConfigMaps, EndpointSlices), or with label
+ * set an RFC 1123 label (1 to 63 characters, no '.'; Namespaces, Services
+ * and every metadata.namespace).  The message names the field ("what",
+ * e.g. "metadata.name") and at most 64 bytes of the value, printable.
+ */
+int gw_valid_object_name(const char *what, const char *s, int label,
+    gw_err_t *err);
+
 #endif /* GW_VALIDATE_NAMES_H */
