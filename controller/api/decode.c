@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "api/decode.h"
+#include "validate/names.h"
 
 
 typedef struct {
@@ -484,6 +485,19 @@ gw_decode_meta(gw_dec_t *d, gw_obj_t *obj)
 
     if (!namespaced) {
         obj->meta.namespace = "";
+    }
+
+    /* as the API server checks them: names reach nginx and file names */
+    if (gw_valid_object_name("metadata.name", obj->meta.name,
+                             obj->kind == GW_KIND_NAMESPACE
+                             || obj->kind == GW_KIND_SERVICE, d->err)
+            != GW_OK
+        || (namespaced
+            && gw_valid_object_name("metadata.namespace",
+                                    obj->meta.namespace, 1, d->err)
+               != GW_OK))
+    {
+        return GW_ERR;
     }
 
     g = cJSON_GetObjectItemCaseSensitive(meta, "generation");

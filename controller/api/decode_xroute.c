@@ -43,6 +43,19 @@ gw_decode_grpc_method(gw_dec_t *d, const cJSON *m, const char *p,
         return GW_ERR;
     }
 
+    /* the CRD's maxLength, as the API server refuses the object */
+    if (gm->service != NULL && strlen(gm->service) > 1024) {
+        gw_err_set(d->err, "%s.service: Too long: may not be more than "
+                   "1024 bytes", q);
+        return GW_ERR;
+    }
+
+    if (gm->method != NULL && strlen(gm->method) > 1024) {
+        gw_err_set(d->err, "%s.method: Too long: may not be more than "
+                   "1024 bytes", q);
+        return GW_ERR;
+    }
+
     if (gm->service == NULL && gm->method == NULL) {
         gw_err_set(d->err, "%s: Invalid value: One or both of 'service' or "
                    "'method' must be specified", q);

@@ -86,6 +86,17 @@ test_decode_refusals(void **state)
                               "\"Deployment\",\"metadata\":{\"name\":\"d\"}}",
                               &err));
     assert_non_null(strstr(err.msg, "unsupported kind"));
+
+    /* names as the API server checks them: nginx syntax never gets in */
+    assert_null(gw_decode_str("{\"apiVersion\":\"gateway.networking.k8s.io/"
+                              "v1\",\"kind\":\"HTTPRoute\",\"metadata\":{"
+                              "\"name\":\"r;}\"},\"spec\":{}}", &err));
+    assert_non_null(strstr(err.msg, "metadata.name: Invalid value"));
+
+    assert_null(gw_decode_str("{\"apiVersion\":\"v1\",\"kind\":\"Secret\","
+                              "\"metadata\":{\"name\":\"s\",\"namespace\":"
+                              "\"../x\"}}", &err));
+    assert_non_null(strstr(err.msg, "metadata.namespace: Invalid value"));
 }
 
 
