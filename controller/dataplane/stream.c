@@ -304,13 +304,24 @@ gw_dp_stream_fill(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
 }
 
 
+static gw_dp_cert_t *gw_dp_stream_file(gw_dp_stream_ctx_t *ctx,
+    gw_dp_cert_t *c);
+
+
 /* The certificate file of a Secret, once per file. */
 static gw_dp_cert_t *
 gw_dp_stream_cert(gw_dp_stream_ctx_t *ctx, const gw_obj_t *secret)
 {
-    gw_dp_cert_t  *c, *have;
+    return gw_dp_stream_file(ctx, gw_dp_cert_read(ctx->a, secret));
+}
 
-    c = gw_dp_cert_read(ctx->a, secret);
+
+/* File c of stream{}: the one already made for its content, or c. */
+static gw_dp_cert_t *
+gw_dp_stream_file(gw_dp_stream_ctx_t *ctx, gw_dp_cert_t *c)
+{
+    gw_dp_cert_t  *have;
+
     if (c == NULL) {
         return NULL;
     }
@@ -349,6 +360,15 @@ gw_dp_stream_certs(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
     for (i = 0; i < sv->listeners.n; i++) {
         gl = sv->listeners.items[i];
         c = NULL;
+
+        /* the port's client certificate validation, as for HTTPS */
+        if (gl->verify != GW_VERIFY_NONE && sv->client_ca == NULL) {
+            sv->client_ca = gw_dp_client_ca_make(ctx->a, gl);
+            if (sv->client_ca != NULL) {
+                sv->client_ca = gw_dp_stream_file(ctx, sv->client_ca);
+                sv->verify = gl->verify;
+            }
+        }
 
         for (j = 0; j < gl->nsecrets; j++) {
             c = gw_dp_stream_cert(ctx, gl->secrets[j]);

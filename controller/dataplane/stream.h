@@ -54,6 +54,8 @@ typedef struct {
     gw_ptrs_t    certs;
     const char  *cert_var;
     gw_ptrs_t    cert_snis;     /* gw_dp_passthrough_t *, default last */
+    gw_verify_e  verify;        /* client certificates (the port's) */
+    gw_dp_cert_t *client_ca;    /* their CA bundle (verify != NONE) */
     gw_ptrs_t    listeners;     /* gw_glistener_t *, while building */
 
     /*

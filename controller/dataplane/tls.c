@@ -171,9 +171,12 @@ gw_dp_cert(gw_dp_ctx_t *ctx, const gw_obj_t *secret)
 }
 
 
-/* The CA bundles of a listener's client certificate validation, one file. */
-static gw_dp_cert_t *
-gw_dp_client_ca(gw_dp_ctx_t *ctx, const gw_glistener_t *l)
+/*
+ * The CA bundles of listener l's client certificate validation as one
+ * file (not yet part of a data plane; http{} and stream{} add it).
+ */
+gw_dp_cert_t *
+gw_dp_client_ca_make(gw_arena_t *a, const gw_glistener_t *l)
 {
     size_t         i, n;
     gw_buf_t       b;
@@ -189,11 +192,11 @@ gw_dp_client_ca(gw_dp_ctx_t *ctx, const gw_glistener_t *l)
         }
     }
 
-    c = gw_dp_cert_add(ctx, gw_dp_cert_make(ctx->a, b.data, b.len,
-                       gw_arena_printf(ctx->a, "%s/%s listener %s",
-                                       l->gateway->obj->meta.namespace,
-                                       l->gateway->obj->meta.name,
-                                       l->spec->name)));
+    c = gw_dp_cert_make(a, b.data, b.len,
+                        gw_arena_printf(a, "%s/%s listener %s",
+                                        l->gateway->obj->meta.namespace,
+                                        l->gateway->obj->meta.name,
+                                        l->spec->name));
 
     gw_buf_free(&b);
 
@@ -228,7 +231,8 @@ gw_dp_tls_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s)
     }
 
     if (s->listener->verify != GW_VERIFY_NONE) {
-        s->client_ca = gw_dp_client_ca(ctx, s->listener);
+        s->client_ca = gw_dp_cert_add(ctx, gw_dp_client_ca_make(ctx->a,
+                                                              s->listener));
         s->verify = s->client_ca != NULL ? s->listener->verify
                                          : GW_VERIFY_NONE;
     }

@@ -190,7 +190,11 @@ gw_listener_tls(gw_graph_t *g, gw_glistener_t *l, const gw_store_t *store)
                                      "resolved; %s", notes));
     }
 
-    if (strcmp(spec->protocol, "HTTPS") == 0) {
+    /* every listener that terminates TLS: HTTPS, TLS mode Terminate */
+    if (strcmp(spec->protocol, "HTTPS") == 0
+        || (strcmp(spec->protocol, "TLS") == 0
+            && gw_streq(spec->tls_mode, "Terminate")))
+    {
         gw_listener_client_validation(g, l, store);
     }
 }

@@ -139,6 +139,15 @@ gw_render_stream_certs(gw_arena_t *a, gw_view_t *v,
 
     gw_view_set_flag(v, "terminate", 1);
 
+    if (sv->verify != GW_VERIFY_NONE) {
+        cv = gw_view_add(v, "client_ca");
+        gw_view_set(cv, "client_ca_what", sv->client_ca->secret);
+        gw_view_setf(cv, "client_ca_path", "%s/" GW_DIR_SECRETS "/%s",
+                     conf->state_dir, sv->client_ca->file);
+        gw_view_set(cv, "client_verify", sv->verify == GW_VERIFY_REQUIRE
+                                         ? "on" : "optional_no_ca");
+    }
+
     for (i = 0; i < sv->certs.n; i++) {
         c = sv->certs.items[i];
         cv = gw_view_add(v, "certs");

@@ -13,6 +13,10 @@ PORT_OFFSET without root):
     https  9445 HTTPS            secure.example.com (http{}): HTTPRoute
     mail   9445 TLS Terminate    mail.example.com, certificate mail-cert:
                                  TLSRoute -> `plain-a`
+    vault  9446 TLS Terminate    vault.example.com, certificate vault-cert,
+                                 client certificates required (the
+                                 Gateway's tls.frontend.perPort, CA in the
+                                 ConfigMap clients-ca): TLSRoute -> `plain-b`
 
 On 9443 and 9445 a stream{} front reads the server name and sends the
 connection to the server of its listener; nginx terminates TLS for the
@@ -33,15 +37,17 @@ import yaml
 from conftest import (MARIO_PORT, PORT_OFFSET, Controller, cond, find_item,
                       listener, wait_for)
 from test_l4 import Servers, TCPBackend, TLSBackend, peer_cn, self_signed
+from test_mtls import make_ca, make_signed
 
 NAMESPACE = "default"
-MIXED, SOLO, SHARED = 9443, 9444, 9445
+MIXED, SOLO, SHARED, VAULT = 9443, 9444, 9445, 9446
 PLAIN_A, PLAIN_B, BACKEND_TLS = 7100, 7101, 7443
 TERM = "term.example.com"
 PASS = "pass.example.com"
 SOLO_NAME = "solo.example.com"
 SECURE = "secure.example.com"
 MAIL = "mail.example.com"
+VAULT_NAME = "vault.example.com"
 
 
 # --------------------------------------------------------------- manifests
@@ -89,7 +95,7 @@ def route(kind, name, section, backend, port, hostnames=None):
             "spec": spec}
 
 
-def manifests(net, certs):
+def manifests(net, certs, clients_ca):
     listeners = [
         tls_listener("term", MIXED, "Terminate", TERM, "term-cert"),
         tls_listener("pass", MIXED, "Passthrough", PASS),
@@ -98,14 +104,22 @@ def manifests(net, certs):
          "hostname": SECURE,
          "tls": {"certificateRefs": [{"name": "secure-cert"}]}},
         tls_listener("mail", SHARED, "Terminate", MAIL, "mail-cert"),
+        tls_listener("vault", VAULT, "Terminate", VAULT_NAME, "vault-cert"),
     ]
+    frontend = {"default": {}, "perPort": [{"port": VAULT, "tls": {"validation": {
+        "caCertificateRefs": [{"group": "", "kind": "ConfigMap",
+                               "name": "clients-ca"}]}}}]}
     docs = [
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
          "metadata": {"name": "term"},
          "spec": {"controllerName": "ngx-gateway.io/gateway-controller"}},
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
          "metadata": {"name": "term", "namespace": NAMESPACE},
-         "spec": {"gatewayClassName": "term", "listeners": listeners}},
+         "spec": {"gatewayClassName": "term", "listeners": listeners,
+                  "tls": {"frontend": frontend}}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "clients-ca", "namespace": NAMESPACE},
+         "data": {"ca.crt": Path(clients_ca).read_text()}},
     ]
     for name, (crt, key) in certs.items():
         docs.append(secret(f"{name}-cert", crt, key))
@@ -118,6 +132,7 @@ def manifests(net, certs):
         route("TLSRoute", "pass", "pass", "pass", BACKEND_TLS, [PASS]),
         route("TLSRoute", "solo", "solo", "plain-b", PLAIN_B, [SOLO_NAME]),
         route("TLSRoute", "mail", "mail", "plain-a", PLAIN_A, [MAIL]),
+        route("TLSRoute", "vault", "vault", "plain-b", PLAIN_B, [VAULT_NAME]),
         route("HTTPRoute", "web", "https", "echo", MARIO_PORT),
     ]
     return docs
@@ -149,19 +164,26 @@ def term(stack):
         certs = {"term": self_signed(tmp, TERM),
                  "solo": self_signed(tmp, SOLO_NAME),
                  "secure": self_signed(tmp, SECURE),
-                 "mail": self_signed(tmp, MAIL)}
+                 "mail": self_signed(tmp, MAIL),
+                 "vault": self_signed(tmp, VAULT_NAME)}
+        ca = make_ca(tmp, "clients-ca")
+        client = make_signed(tmp, "client", "client", ca, client=True)
+        stranger = make_signed(tmp, "stranger", "stranger",
+                               make_ca(tmp, "other-ca"), client=True)
 
         mdir = tmp / "term"
         mdir.mkdir()
         (mdir / "term.yaml").write_text(
-            yaml.safe_dump_all(manifests(stack.net, certs),
+            yaml.safe_dump_all(manifests(stack.net, certs, ca[0]),
                                sort_keys=False))
 
         c = Controller(mdir, stack.state_dir, tmp / "controller.log",
                        stack.net)
         stack.controller = stack.procs.add(c)
         c.start()
-        yield Term(stack, c)
+        t = Term(stack, c)
+        t.client, t.stranger = client, stranger
+        yield t
     finally:
         stack.procs.teardown()
         servers.close()
@@ -169,14 +191,17 @@ def term(stack):
 
 # --------------------------------------------------------------- clients
 
-def s_client_who(addr, port, servername):
-    """openssl s_client -servername NAME, sending "WHO\\n" once the
-    handshake is done and reading until the peer closes: the output has
-    the certificate nginx presented and what the backend answered."""
-    res = subprocess.run(
-        ["openssl", "s_client", "-connect", f"{addr}:{port}",
-         "-servername", servername, "-ign_eof"],
-        input=b"WHO\n", capture_output=True, timeout=20)
+def s_client_who(addr, port, servername, cert=None):
+    """openssl s_client -servername NAME (presenting cert: (crt, key)),
+    sending "WHO\\n" once the handshake is done and reading until the peer
+    closes: the output has the certificate nginx presented and what the
+    backend answered."""
+    argv = ["openssl", "s_client", "-connect", f"{addr}:{port}",
+            "-servername", servername, "-ign_eof"]
+    if cert is not None:
+        argv += ["-cert", str(cert[0]), "-key", str(cert[1])]
+    res = subprocess.run(argv, input=b"WHO\n", capture_output=True,
+                         timeout=20)
     return (res.stdout + res.stderr).decode("utf-8", "replace")
 
 
@@ -205,8 +230,10 @@ def tls_exchange(addr, port, servername, payload):
 
 
 def backend_answer(output):
-    m = re.search(r"^(plain-[ab]|pass)$", output, re.M)
-    return m.group(1) if m else None
+    # s_client may print a session ticket's dump on the line the
+    # backend's answer starts (TLS 1.3 tickets arrive after the handshake)
+    m = re.search(r"(plain-[ab])$|^(pass)$", output, re.M)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 # --------------------------------------------------------------- tests
@@ -284,3 +311,20 @@ def test_https_beside_terminate_on_one_port(term):
          f"https://{SECURE}:{term.port(SHARED)}/"],
         capture_output=True, text=True, timeout=20)
     assert res.stdout == "200", res.stderr
+
+
+def test_terminate_requires_a_client_certificate_the_cas_signed(term):
+    """tls.frontend validation (AllowValidOnly) on a Terminate listener:
+    the handshake fails without a certificate or with one another CA
+    signed; with one from the ConfigMap's CA the backend answers."""
+    wait_for(lambda: backend_answer(s_client_who(
+        term.net.gw, term.port(VAULT), VAULT_NAME, term.client)) == "plain-b",
+        timeout=20, what="the vault listener served to a valid client")
+
+    for cert in (None, term.stranger):
+        out = s_client_who(term.net.gw, term.port(VAULT), VAULT_NAME, cert)
+        assert backend_answer(out) is None, out
+
+    st = term.controller.status()
+    _, lst = listener(st, "vault", "term", NAMESPACE)
+    assert cond(lst["conditions"], "ResolvedRefs")["status"] == "True", lst
