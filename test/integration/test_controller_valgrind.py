@@ -9,7 +9,7 @@ RequestMirror and sessionPersistence.  Then, one at a time, each waited
 for in the status the controller writes: the CA bundle is damaged and
 repaired, a second policy conflicts with the first, the ListenerSet goes,
 the listeners' certificate Secret goes and comes back, a file that does
-not parse comes and goes.  SIGTERM; the controller must exit 0 and its
+not parse and an object the API server would refuse come and go.  SIGTERM; the controller must exit 0 and its
 valgrind log must report no error and nothing definitely, indirectly or
 possibly lost.
 
@@ -367,11 +367,17 @@ def test_controller_through_changes_under_valgrind(vg):
                 "the TLS listeners Programmed again")
     assert get(net.gw, shared, "/", SECURE, tls=True) == 200
 
-    # 4. a file that does not parse, then a good one in its place
+    # 4. a file that does not parse, an object the API server would
+    # refuse; then a good file in their place
     (mdir / "broken.yaml").write_text("kind: [unclosed\n")
-    wait_for(lambda: "broken.yaml" in c.text(), timeout=CONVERGE,
-             what="the parse error logged")
+    bad = policy_doc("p3", "2026-03-01T00:00:00Z")
+    del bad["spec"]["targetRefs"]
+    write("refused.yaml", [bad])
+    wait_for(lambda: "broken.yaml" in c.text()
+             and c.log_has(msg="invalid object", kind="BackendTLSPolicy"),
+             timeout=CONVERGE, what="the parse error and the refusal logged")
     (mdir / "broken.yaml").unlink()
+    remove("refused.yaml")
     write("lset.yaml", [listenerset_doc()])
     wait_status(c, lambda st: (
         has(st, "ListenerSet", "extra")
