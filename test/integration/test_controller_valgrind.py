@@ -9,9 +9,9 @@ RequestMirror and sessionPersistence.  Then, one at a time, each waited
 for in the status the controller writes: the CA bundle is damaged and
 repaired, a second policy conflicts with the first, the ListenerSet goes,
 the listeners' certificate Secret goes and comes back, a file that does
-not parse and an object the API server would refuse come and go.  SIGTERM; the controller must exit 0 and its
-valgrind log must report no error and nothing definitely, indirectly or
-possibly lost.
+not parse and an object the API server would refuse come and go.
+SIGTERM; the controller must exit 0 and its valgrind log must report no
+error and nothing definitely, indirectly or possibly lost.
 
 valgrind is a build dependency (deploy/deps.sh): missing, the test fails.
 """
