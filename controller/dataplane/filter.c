@@ -186,11 +186,10 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             break;
 
         case GW_FILTER_EXTENSION_REF:
-            why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
-                                  "extension is supported",
-                                  f[i].extension_ref->kind,
-                                  f[i].extension_ref->group,
-                                  f[i].extension_ref->name);
+            /* not skipped: the rule answers 500 (gw_dp_filters) */
+            if (out->extension == NULL) {
+                out->extension = &f[i];
+            }
             break;
 
         case GW_FILTER_UNKNOWN:
@@ -213,6 +212,16 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
     }
 
     return NULL;
+}
+
+
+const char *
+gw_dp_extension_why(gw_arena_t *a, const gw_http_filter_t *f)
+{
+    return gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no extension "
+                           "is supported, the rule answers 500",
+                           f->extension_ref->kind, f->extension_ref->group,
+                           f->extension_ref->name);
 }
 
 
@@ -444,6 +453,15 @@ gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
 
     /* the graph kept the rule: its filters pass */
     if (gw_dp_filters_check(ctx->a, rule->spec, &f) != NULL) {
+        return;
+    }
+
+    /*
+     * an ExtensionRef we cannot resolve is not skipped: the requests it
+     * would process get an error (spec), the rule's other filters none
+     */
+    if (f.extension != NULL) {
+        loc->status = 500;
         return;
     }
 

@@ -53,13 +53,17 @@ typedef struct {
     gw_redirect_t           *redirect;  /* a copy */
     const gw_http_filter_t  *rewrite;   /* URLRewrite */
     gw_dp_cors_t            *cors;
+    const gw_http_filter_t  *extension; /* the first ExtensionRef: none is
+                                           supported, the rule answers 500
+                                           (spec: not skipped) */
 } gw_dp_filters_t;
 
 /*
  * The filters of rule and of its backendRefs into out (a backendRef's
  * header modifiers composed after the rule's).  NULL when nginx can carry
  * them, else why not (starting with GW_DP_INCOMPATIBLE for combinations
- * the spec forbids), allocated from a.
+ * the spec forbids), allocated from a.  An ExtensionRef is no refusal: it
+ * is out->extension, and the rule answers 500.
  */
 const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
     gw_dp_filters_t *out);
@@ -95,6 +99,12 @@ const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
  * not.  Its backendRef is the graph's (gw_grule_t mirrors).
  */
 const char *gw_dp_mirror_check(gw_arena_t *a, const gw_mirror_t *m);
+
+/*
+ * Why the rule of ExtensionRef filter f answers 500 (the route's
+ * ResolvedRefs message), allocated from a.
+ */
+const char *gw_dp_extension_why(gw_arena_t *a, const gw_http_filter_t *f);
 
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);

@@ -204,9 +204,6 @@ test_check_normalises_and_refuses(void **state)
     } refused[] = {
         { "[{\"filters\": [{\"type\": \"Other\"}]}]",
           "filter type Other is not supported" },
-        { "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
-          " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}}]}]",
-          "ExtensionRef filter K x.io/n" },
         { "[{\"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\":"
           " [{\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
           " {\"set\": [{\"name\": \"X\", \"value\": \"a\"}]}}]},"
@@ -234,6 +231,29 @@ test_check_normalises_and_refuses(void **state)
         }
         gw_obj_free(obj);
     }
+
+    /* an ExtensionRef is no refusal: the rule is kept and answers 500 */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}},"
+        " {\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"y.io\", \"kind\": \"L\", \"name\": \"m\"}}],"
+        " \"backendRefs\": [{\"name\": \"a\", \"port\": 80}]}]", &f, &obj);
+    assert_null(why);
+    assert_non_null(f.extension);
+    assert_string_equal(gw_dp_extension_why(&a, f.extension),
+                        "ExtensionRef filter K x.io/n: no extension is "
+                        "supported, the rule answers 500");
+    gw_obj_free(obj);
+
+    /* its rule's other filters are still checked */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}},"
+        " {\"type\": \"Other\"}]}]", &f, &obj);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "filter type Other is not supported"));
+    gw_obj_free(obj);
 
     /* equivalent names: the first counts; an empty prefix is "/" */
     why = gw_check(&a,
