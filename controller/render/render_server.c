@@ -123,6 +123,31 @@ gw_render_server_tls(gw_view_t *sv, const gw_dp_listen_t *l,
 }
 
 
+/* 1 when server s serves GRPCRoutes. */
+static int
+gw_render_server_grpc(const gw_dp_server_t *s)
+{
+    size_t                   i;
+    const gw_dp_location_t  *loc;
+
+    for (i = 0; i < s->locations.n; i++) {
+        loc = s->locations.items[i];
+        if (loc->ncandidates == 0 && loc->grpc) {
+            return 1;
+        }
+    }
+
+    for (i = 0; i < s->named.n; i++) {
+        loc = s->named.items[i];
+        if (loc->grpc) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 void
 gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
     size_t index, const gw_render_conf_t *conf, int *port_var)
@@ -171,6 +196,9 @@ gw_render_listen(gw_arena_t *a, gw_view_t *root, const gw_dp_listen_t *l,
             gw_view_set(sv, "hostname", s->hostname);
         }
         gw_view_set_flag(sv, "has_root", s->has_root);
+
+        /* a gRPC call no rule takes: UNIMPLEMENTED, as a gRPC status */
+        gw_view_set_flag(sv, "grpc_errors", gw_render_server_grpc(s));
 
         if (l->ssl) {
             gw_render_server_tls(sv, l, s, index, conf);
