@@ -56,6 +56,18 @@ typedef struct {
     const gw_http_filter_t  *extension; /* the first ExtensionRef: none is
                                            supported, the rule answers 500
                                            (spec: not skipped) */
+
+    /*
+     * A rule with several backendRefs, some with RequestHeaderModifier:
+     * per backendRef, its request headers composed after the rule's
+     * (request: the rule's alone), and the names of the headers some
+     * backendRef modifies (the first spelling of each), which the data
+     * plane chooses per backendRef.
+     */
+    gw_dp_header_mod_t     **backends;   /* NULL: one backendRef, or none
+                                            with filters */
+    const char             **backend_names;
+    size_t                   nbackend_names;
 } gw_dp_filters_t;
 
 /*
@@ -89,6 +101,13 @@ const char *gw_dp_header_mod_check(gw_arena_t *a, const char *what,
  */
 gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
     const gw_dp_header_mod_t *r, const gw_dp_header_mod_t *b);
+
+/*
+ * Adds the names of the headers m touches to names (n of them, room for
+ * all), each once whatever its case; returns the new n.
+ */
+size_t gw_dp_header_names(const gw_dp_header_mod_t *m, const char **names,
+    size_t n);
 
 /* A CORS filter checked for nginx into *out; NULL or why not. */
 const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,

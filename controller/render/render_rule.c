@@ -16,13 +16,16 @@
  * The request headers a location sends: ours (Host, Connection,
  * X-Forwarded-For, X-Forwarded-Proto), then the RequestHeaderModifier's,
  * which replace ours of the same name.  Each is an nginx expression
- * (expr, written raw: built here from validated parts) or a literal
- * (written quoted by the template).
+ * (expr, written raw: built here from validated parts), a literal
+ * (written quoted by the template), or an add: literal appended to the
+ * client's value ($gw_join_<join>, see http.tmpl).
  */
 typedef struct {
     const char  *name;
     const char  *expr;
     const char  *literal;
+    const char  *join;
+    size_t       add;         /* an add's index in its modifier */
 } gw_render_header_t;
 
 #define GW_RENDER_OWN_HEADERS  4
@@ -36,7 +39,7 @@ typedef struct {
 } gw_render_headers_t;
 
 
-static void
+static gw_render_header_t *
 gw_render_header_put(gw_render_headers_t *h, const char *name,
     const char *expr, const char *literal)
 {
@@ -57,6 +60,51 @@ gw_render_header_put(gw_render_headers_t *h, const char *name,
     e->name = name;
     e->expr = expr;
     e->literal = literal;
+    e->join = NULL;
+
+    return e;
+}
+
+
+/* Ours, then m's, into h, with room for extra more. */
+static void
+gw_render_headers_collect(gw_arena_t *a, const gw_dp_location_t *loc,
+    const gw_dp_header_mod_t *m, size_t extra, gw_render_headers_t *h)
+{
+    size_t               i;
+    gw_render_header_t  *e;
+
+    h->n = 0;
+    h->items = gw_arena_alloc(a, (GW_RENDER_OWN_HEADERS + 1 + extra
+                                  + (m ? m->nset + m->nadd + m->nremove : 0))
+                                 * sizeof(gw_render_header_t));
+
+    gw_render_header_put(h, "Host", loc->host ? loc->host : "$http_host",
+                         NULL);
+    gw_render_header_put(h, "Connection", NULL, "");
+    if (gw_render_proxy_ws(loc)) {
+        /* "upgrade" when the client asks, else none (keepalive) */
+        gw_render_header_put(h, "Connection", "$gw_connection_upgrade",
+                             NULL);
+        gw_render_header_put(h, "Upgrade", "$http_upgrade", NULL);
+    }
+    gw_render_header_put(h, "X-Forwarded-For", "$proxy_add_x_forwarded_for",
+                         NULL);
+    gw_render_header_put(h, "X-Forwarded-Proto", "$scheme", NULL);
+
+    for (i = 0; m != NULL && i < m->nset; i++) {
+        gw_render_header_put(h, m->set[i].name, NULL, m->set[i].value);
+    }
+
+    for (i = 0; m != NULL && i < m->nadd; i++) {
+        e = gw_render_header_put(h, m->add[i].name, NULL, m->add[i].value);
+        e->join = gw_dp_header_var(a, m->add[i].name);
+        e->add = i;
+    }
+
+    for (i = 0; m != NULL && i < m->nremove; i++) {
+        gw_render_header_put(h, m->remove[i], NULL, "");
+    }
 }
 
 
@@ -67,33 +115,14 @@ gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
     size_t                     i;
     gw_view_t                 *hv;
     gw_render_headers_t        h;
-    const char                *var;
+    const gw_dp_split_t       *s;
     const gw_render_header_t  *e;
     const gw_dp_header_mod_t  *m;
 
     m = loc->request;
+    s = (loc->split != NULL && loc->split->labelled) ? loc->split : NULL;
 
-    h.n = 0;
-    h.items = gw_arena_alloc(a, (GW_RENDER_OWN_HEADERS + 1
-                                 + (m ? m->nset + m->nadd + m->nremove : 0))
-                                * sizeof(gw_render_header_t));
-
-    gw_render_header_put(&h, "Host", loc->host ? loc->host : "$http_host",
-                         NULL);
-    gw_render_header_put(&h, "Connection", NULL, "");
-    if (gw_render_proxy_ws(loc)) {
-        /* "upgrade" when the client asks, else none (keepalive) */
-        gw_render_header_put(&h, "Connection", "$gw_connection_upgrade",
-                             NULL);
-        gw_render_header_put(&h, "Upgrade", "$http_upgrade", NULL);
-    }
-    gw_render_header_put(&h, "X-Forwarded-For", "$proxy_add_x_forwarded_for",
-                         NULL);
-    gw_render_header_put(&h, "X-Forwarded-Proto", "$scheme", NULL);
-
-    for (i = 0; m != NULL && i < m->nset; i++) {
-        gw_render_header_put(&h, m->set[i].name, NULL, m->set[i].value);
-    }
+    gw_render_headers_collect(a, loc, m, s ? s->nnames : 0, &h);
 
     /*
      * add appends to what the client sent: "$gw_join_x_foo" is the
@@ -104,28 +133,65 @@ gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
         hv = gw_view_add(v, "add_values");
         gw_view_setf(hv, "add_var", "gw_add_%zu", i);
         gw_view_set(hv, "add_value", m->add[i].value);
-
-        var = gw_dp_header_var(a, m->add[i].name);
-        gw_render_header_put(&h, m->add[i].name,
-                             gw_arena_printf(a, "$gw_join_%s$gw_add_%zu",
-                                             var, i),
-                             NULL);
     }
 
-    for (i = 0; m != NULL && i < m->nremove; i++) {
-        gw_render_header_put(&h, m->remove[i], NULL, "");
+    /* the headers backendRefs modify: their share's (http.tmpl's maps) */
+    for (i = 0; s != NULL && i < s->nnames; i++) {
+        gw_render_header_put(&h, s->names[i],
+                             gw_arena_printf(a, "$%s_h_%zu", s->var, i),
+                             NULL);
     }
 
     for (i = 0; i < h.n; i++) {
         e = &h.items[i];
         hv = gw_view_add(v, "request_headers");
         gw_view_set(hv, "hdr_name", e->name);
-        if (e->expr != NULL) {
+        if (e->join != NULL) {
+            gw_view_setf(hv, "hdr_expr", "$gw_join_%s$gw_add_%zu", e->join,
+                         e->add);
+        } else if (e->expr != NULL) {
             gw_view_set(hv, "hdr_expr", e->expr);
         } else {
             gw_view_set(hv, "hdr_literal", e->literal);
         }
     }
+}
+
+
+void
+gw_render_request_header_value(gw_arena_t *a, const gw_dp_location_t *loc,
+    const gw_dp_header_mod_t *m, const char *name, const char **expr,
+    const char **str)
+{
+    size_t                     i;
+    gw_render_headers_t        h;
+    const gw_render_header_t  *e;
+
+    gw_render_headers_collect(a, loc, m, 0, &h);
+
+    *expr = NULL;
+    *str = NULL;
+
+    for (i = 0; i < h.n; i++) {
+        e = &h.items[i];
+        if (strcasecmp(e->name, name) != 0) {
+            continue;
+        }
+
+        if (e->join != NULL) {
+            *str = gw_arena_printf(a, "${gw_join_%s}%s", e->join,
+                                   e->literal);
+        } else if (e->expr != NULL) {
+            *expr = e->expr;
+        } else {
+            *str = e->literal;
+        }
+
+        return;
+    }
+
+    /* what the client sent */
+    *expr = gw_arena_printf(a, "$http_%s", gw_dp_header_var(a, name));
 }
 
 
@@ -435,7 +501,10 @@ gw_render_rule(gw_arena_t *a, gw_view_t *v, const gw_dp_location_t *loc,
     }
 
     if (loc->split != NULL) {
-        gw_view_set(v, "split", loc->split->var);
+        gw_view_set(v, "split", loc->split->labelled
+                                ? gw_arena_printf(a, "%s_up",
+                                                  loc->split->var)
+                                : loc->split->var);
         if (loc->tls != NULL && gw_render_split_500(loc->split)) {
             gw_view_set(v, "split_500", GW_UPSTREAM_500);
         }

@@ -3,6 +3,8 @@
  * splits of the http{} data plane.
  */
 
+#include <string.h>
+
 #include "render/mirror.h"
 #include "render/proxy.h"
 #include "render/render.h"
@@ -41,6 +43,48 @@ gw_render_upstreams(gw_arena_t *a, gw_view_t *root, const gw_dp_t *dp)
 }
 
 
+/*
+ * A labelled split's maps (dataplane.h): the upstream of each label, and
+ * for each header its backendRefs modify, the value of each label.
+ */
+static void
+gw_render_split_labelled(gw_arena_t *a, gw_view_t *v, const gw_dp_split_t *s)
+{
+    size_t                     i, j;
+    gw_view_t                 *uv, *hv, *ev;
+    const char                *label, *expr, *str;
+    const gw_dp_header_mod_t  *m;
+
+    gw_view_set_flag(v, "labelled", 1);
+
+    for (i = 0; i < s->nshares; i++) {
+        uv = gw_view_add(v, "split_ups");
+        gw_view_setf(uv, "label", "b%zu", s->shares[i].backend);
+        gw_view_set(uv, "up", s->shares[i].upstream);
+    }
+
+    for (j = 0; s->loc != NULL && j < s->nnames; j++) {
+        hv = gw_view_add(v, "split_headers");
+        gw_view_set(hv, "hname", s->names[j]);
+        gw_view_setf(hv, "hvar", "%s_h_%zu", s->var, j);
+
+        for (i = 0; i < s->nshares; i++) {
+            label = gw_arena_printf(a, "b%zu", s->shares[i].backend);
+            m = s->requests[i];
+            gw_render_request_header_value(a, s->loc, m, s->names[j], &expr,
+                                           &str);
+            ev = gw_view_add(hv, "hvalues");
+            gw_view_set(ev, "label", label);
+            if (expr != NULL) {
+                gw_view_set(ev, "hexpr", expr);
+            } else {
+                gw_view_set(ev, "hstr", str);
+            }
+        }
+    }
+}
+
+
 void
 gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
 {
@@ -55,7 +99,11 @@ gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
     /* basis points, the last share takes the remainder ("*") */
     for (i = 0; i < s->nshares; i++) {
         sv = gw_view_add(v, "shares");
-        gw_view_set(sv, "upstream", s->shares[i].upstream);
+        if (s->labelled) {
+            gw_view_setf(sv, "upstream", "b%zu", s->shares[i].backend);
+        } else {
+            gw_view_set(sv, "upstream", s->shares[i].upstream);
+        }
 
         if (i == s->nshares - 1) {
             gw_view_set(sv, "percent", "*");
@@ -65,5 +113,9 @@ gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s)
         bp = (long) s->shares[i].weight * 10000 / s->total;
         gw_view_set(sv, "percent", gw_arena_printf(a, "%ld.%02ld%%",
                                                    bp / 100, bp % 100));
+    }
+
+    if (s->labelled) {
+        gw_render_split_labelled(a, v, s);
     }
 }

@@ -205,10 +205,11 @@ test_check_normalises_and_refuses(void **state)
         { "[{\"filters\": [{\"type\": \"Other\"}]}]",
           "filter type Other is not supported" },
         { "[{\"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\":"
-          " [{\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+          " [{\"type\": \"ResponseHeaderModifier\", \"responseHeaderModifier\":"
           " {\"set\": [{\"name\": \"X\", \"value\": \"a\"}]}}]},"
           " {\"name\": \"b\", \"port\": 80}]}]",
-          "several backendRefs are not supported yet" },
+          "backendRef 0: ResponseHeaderModifier on a backendRef of a rule "
+          "with several backendRefs is not supported yet" },
         { "[{\"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\":"
           " [{\"type\": \"URLRewrite\", \"urlRewrite\": {}}]}]}]",
           "URLRewrite is not supported on backendRefs" },
@@ -253,6 +254,33 @@ test_check_normalises_and_refuses(void **state)
         " {\"type\": \"Other\"}]}]", &f, &obj);
     assert_non_null(why);
     assert_non_null(strstr(why, "filter type Other is not supported"));
+    gw_obj_free(obj);
+
+    /* several backendRefs: request headers per backendRef */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"RequestHeaderModifier\","
+        "  \"requestHeaderModifier\": {\"set\": [{\"name\": \"R\","
+        "  \"value\": \"r\"}]}}],"
+        " \"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\": ["
+        "  {\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+        "  {\"set\": [{\"name\": \"B\", \"value\": \"a\"}],"
+        "   \"add\": [{\"name\": \"r\", \"value\": \"a\"}]}}]},"
+        "  {\"name\": \"b\", \"port\": 80},"
+        "  {\"name\": \"c\", \"port\": 80, \"filters\": ["
+        "  {\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+        "  {\"remove\": [\"b\", \"X\"]}}]}]}]", &f, &obj);
+    assert_null(why);
+    assert_int_equal(f.request->nset, 1);           /* the rule's alone */
+    assert_non_null(f.backends);
+    assert_string_equal(f.backends[0]->set[0].name, "B");
+    assert_string_equal(f.backends[0]->set[1].name, "r");
+    assert_string_equal(f.backends[0]->set[1].value, "r,a");
+    assert_null(f.backends[1]);                     /* the rule's */
+    assert_int_equal(f.backends[2]->nremove, 2);
+    assert_int_equal(f.nbackend_names, 3);          /* B, r, X */
+    assert_string_equal(f.backend_names[0], "B");
+    assert_string_equal(f.backend_names[1], "r");
+    assert_string_equal(f.backend_names[2], "X");
     gw_obj_free(obj);
 
     /* equivalent names: the first counts; an empty prefix is "/" */
