@@ -11,6 +11,11 @@
  *                                  every field matches
  *   gateway_match_status <code>;   http, server, location: the response
  *                                  when no candidate matches (404)
+ *   gateway_match_none;            location: answers as a dispatcher
+ *   gateway_match_grpc_status <code> "<message>";
+ *                                  the gRPC status of a gRPC call no
+ *                                  candidate matches (see
+ *                                  ngx_http_gateway_match_none.c)
  *
  * The candidates of a location are tried in the order they are written;
  * the first whose fields all match wins (the controller writes them in the
@@ -99,6 +104,20 @@ static ngx_command_t  ngx_http_gateway_match_commands[] = {
     { ngx_string("gateway_match_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_gateway_match_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gateway_match_none"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_gateway_match_none_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("gateway_match_grpc_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_gateway_match_grpc_status,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -753,15 +772,20 @@ ngx_http_gateway_match_create_loc_conf(ngx_conf_t *cf)
      *     gmlcf->nvalues = 0;
      *     gmlcf->cscf = NULL;
      *     gmlcf->clcf = NULL;
+     *     gmlcf->grpc_message = { 0, NULL };
      */
 
     gmlcf->status = NGX_CONF_UNSET_UINT;
+    gmlcf->grpc_status = NGX_CONF_UNSET_UINT;
 
     return gmlcf;
 }
 
 
-/* the candidates belong to their location: only the status is inherited */
+/*
+ * the candidates belong to their location: only the statuses are
+ * inherited
+ */
 
 static char *
 ngx_http_gateway_match_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -772,6 +796,11 @@ ngx_http_gateway_match_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_uint_value(conf->status, prev->status,
                               NGX_HTTP_GATEWAY_MATCH_STATUS);
+
+    if (conf->grpc_status == NGX_CONF_UNSET_UINT) {
+        conf->grpc_status = prev->grpc_status;
+        conf->grpc_message = prev->grpc_message;
+    }
 
     return NGX_CONF_OK;
 }

@@ -5,6 +5,8 @@
  *
  *   ngx_http_gateway_match.c        directives, configuration, validation
  *   ngx_http_gateway_match_eval.c   the content handler and the matching
+ *   ngx_http_gateway_match_none.c   the answer when nothing matches (a gRPC
+ *                                   status for a gRPC call)
  */
 
 
@@ -71,6 +73,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                      *matches;  /* NULL: not a dispatcher */
     ngx_uint_t                        status;
+    ngx_uint_t                        grpc_status;  /* UNSET: none */
+    ngx_str_t                         grpc_message;
 
     ngx_array_t                       headers;  /* match_name_t */
     ngx_array_t                       args;     /* match_name_t */
@@ -91,6 +95,12 @@ extern ngx_module_t  ngx_http_gateway_match_module;
 
 
 ngx_int_t ngx_http_gateway_match_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_gateway_match_none(ngx_http_request_t *r,
+    ngx_http_gateway_match_loc_conf_t *gmlcf);
+char *ngx_http_gateway_match_none_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_gateway_match_grpc_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_HTTP_GATEWAY_MATCH_H_INCLUDED_ */

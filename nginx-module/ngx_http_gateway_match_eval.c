@@ -3,7 +3,7 @@
  * ngx_http_gateway_match_module: the content handler of a dispatcher
  * location. It tries the location's candidates in order and sends the
  * request to the named location of the first that matches, or answers
- * with gateway_match_status.
+ * with gateway_match_status (a gRPC call: gateway_match_grpc_status).
  *
  * The request's headers and query parameters are each read at most once,
  * and only when a candidate tests one: the values of the names the
@@ -106,7 +106,7 @@ ngx_http_gateway_match_handler(ngx_http_request_t *r)
                    "gateway match: none of %ui candidates, %ui",
                    gmlcf->matches->nelts, gmlcf->status);
 
-    return gmlcf->status;
+    return ngx_http_gateway_match_none(r, gmlcf);
 }
 
 

@@ -30,9 +30,13 @@ typedef struct {
                                         NULL */
 } gw_dp_upstream_t;
 
+typedef struct gw_dp_candidate_s  gw_dp_candidate_t;
+typedef struct gw_dp_location_s   gw_dp_location_t;
+
 typedef struct {
     const char  *upstream;
     int          weight;
+    size_t       backend;       /* labelled splits: the backendRef's index */
 } gw_dp_share_t;
 
 /*
@@ -49,9 +53,22 @@ typedef struct {
     gw_dp_share_t  *shares;
     size_t          nshares;
     long            total;
+
+    /*
+     * Labelled (a rule whose backendRefs have RequestHeaderModifiers,
+     * upstream.c): one share per backendRef, the split's value is its
+     * label "b<backend>", $<var>_up its upstream, and for each of names
+     * a map $<var>_h_<i> gives the value its share's request headers
+     * (requests[share], composed after the rule's) send; loc is a
+     * location of the rule, whose other headers are the default.
+     */
+    int                          labelled;
+    gw_dp_header_mod_t         **requests;
+    const char                 **names;
+    size_t                       nnames;
+    const gw_dp_location_t     *loc;
 } gw_dp_split_t;
 
-typedef struct gw_dp_candidate_s  gw_dp_candidate_t;
 
 /*
  * A RequestMirror of a rule (filter_mirror.c): an internal exact location
@@ -79,7 +96,7 @@ typedef struct {
  * request to the named location of the first that matches (404 when none
  * does).
  */
-typedef struct {
+struct gw_dp_location_s {
     int                exact;       /* location = path */
     const char        *path;        /* exact path, prefix ending '/', or
                                        "@..." for a named location */
@@ -107,7 +124,7 @@ typedef struct {
     const gw_dp_backend_tls_t *tls; /* TLS to its backends, or NULL */
     gw_dp_mirror_t   **mirrors;     /* RequestMirror, the rule's order */
     size_t             nmirrors;
-} gw_dp_location_t;
+};
 
 /* Where a path match puts a candidate among those of a location. */
 typedef enum {

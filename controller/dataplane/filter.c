@@ -186,11 +186,10 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
             break;
 
         case GW_FILTER_EXTENSION_REF:
-            why = gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no "
-                                  "extension is supported",
-                                  f[i].extension_ref->kind,
-                                  f[i].extension_ref->group,
-                                  f[i].extension_ref->name);
+            /* not skipped: the rule answers 500 (gw_dp_filters) */
+            if (out->extension == NULL) {
+                out->extension = &f[i];
+            }
             break;
 
         case GW_FILTER_UNKNOWN:
@@ -216,32 +215,67 @@ gw_dp_filter_list_check(gw_arena_t *a, const gw_http_filter_t *f, size_t n,
 }
 
 
+const char *
+gw_dp_extension_why(gw_arena_t *a, const gw_http_filter_t *f)
+{
+    return gw_arena_printf(a, "ExtensionRef filter %s %s/%s: no extension "
+                           "is supported, the rule answers 500",
+                           f->extension_ref->kind, f->extension_ref->group,
+                           f->extension_ref->name);
+}
+
+
+/* How many header names the backendRefs' filters of rule name at most. */
+static size_t
+gw_dp_backend_header_count(const gw_http_rule_t *rule)
+{
+    size_t                   i, j, n;
+    const gw_header_mod_t   *h;
+    const gw_backend_ref_t  *b;
+
+    n = 0;
+
+    for (i = 0; i < rule->nbackends; i++) {
+        b = &rule->backends[i];
+        for (j = 0; j < b->nfilters; j++) {
+            h = b->filters[j].headers;
+            if (h != NULL) {
+                n += h->nset + h->nadd + h->nremove;
+            }
+        }
+    }
+
+    return n;
+}
+
+
 /*
- * The filters of the rule's backendRefs.  Header modifiers are carried
- * when the rule has one backendRef: every request it forwards goes there,
- * so they apply after the rule's own.  With several backendRefs they
- * would depend on the weighted choice: not supported yet.
+ * The filters of the rule's backendRefs: header modifiers.  With one
+ * backendRef every request it forwards goes there, so they apply after
+ * the rule's own.  With several, request headers are chosen per
+ * backendRef (out->backends, see upstream.c); response headers would
+ * depend on the weighted choice too: not supported yet.
  */
 static const char *
 gw_dp_backend_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
     gw_dp_filters_t *out)
 {
-    size_t                   i, j;
+    size_t                   i, j, nnames;
     const char              *why;
+    const char             **names;
     gw_dp_filters_t          bf;
+    gw_dp_header_mod_t     **mods;
     const gw_backend_ref_t  *b;
+
+    mods = NULL;
+    names = NULL;
+    nnames = 0;
 
     for (i = 0; i < rule->nbackends; i++) {
         b = &rule->backends[i];
 
         if (b->nfilters == 0) {
             continue;
-        }
-
-        if (rule->nbackends > 1) {
-            return gw_arena_printf(a, "backendRef %zu: filters on a "
-                                   "backendRef of a rule with several "
-                                   "backendRefs are not supported yet", i);
         }
 
         for (j = 0; j < b->nfilters; j++) {
@@ -262,9 +296,38 @@ gw_dp_backend_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
             return gw_arena_printf(a, "backendRef %zu: %s", i, why);
         }
 
-        out->request = gw_dp_header_compose(a, out->request, bf.request);
-        out->response = gw_dp_header_compose(a, out->response, bf.response);
+        if (rule->nbackends == 1) {
+            out->request = gw_dp_header_compose(a, out->request, bf.request);
+            out->response = gw_dp_header_compose(a, out->response,
+                                                 bf.response);
+            return NULL;
+        }
+
+        if (bf.response != NULL) {
+            return gw_arena_printf(a, "backendRef %zu: "
+                                   "ResponseHeaderModifier on a backendRef "
+                                   "of a rule with several backendRefs is "
+                                   "not supported yet", i);
+        }
+
+        if (bf.request == NULL) {
+            continue;
+        }
+
+        if (mods == NULL) {
+            mods = gw_arena_alloc(a, rule->nbackends
+                                     * sizeof(gw_dp_header_mod_t *));
+            names = gw_arena_alloc(a, gw_dp_backend_header_count(rule)
+                                      * sizeof(char *));
+        }
+
+        mods[i] = gw_dp_header_compose(a, out->request, bf.request);
+        nnames = gw_dp_header_names(bf.request, names, nnames);
     }
+
+    out->backends = mods;
+    out->backend_names = names;
+    out->nbackend_names = nnames;
 
     return NULL;
 }
@@ -432,6 +495,40 @@ gw_dp_rewrite(gw_dp_ctx_t *ctx, const gw_http_filter_t *f,
 }
 
 
+/*
+ * The request headers of each share of a labelled split (upstream.c):
+ * its backendRef's, composed after the rule's, or the rule's.  The split
+ * is the rule's own: the first of its locations sets them.
+ */
+static void
+gw_dp_filters_backends(gw_dp_ctx_t *ctx, const gw_dp_filters_t *f,
+    gw_dp_location_t *loc)
+{
+    size_t           i;
+    gw_dp_split_t   *s;
+    gw_dp_share_t   *sh;
+
+    s = loc->split;
+
+    if (s == NULL || !s->labelled || s->requests != NULL) {
+        return;
+    }
+
+    s->requests = gw_arena_alloc(ctx->a, s->nshares
+                                         * sizeof(gw_dp_header_mod_t *));
+    s->names = f->backend_names;
+    s->nnames = f->nbackend_names;
+    s->loc = loc;
+
+    for (i = 0; i < s->nshares; i++) {
+        sh = &s->shares[i];
+        s->requests[i] = (f->backends != NULL && f->backends[sh->backend])
+                         ? f->backends[sh->backend] : f->request;
+        gw_dp_filters_joins(ctx, s->requests[i]);
+    }
+}
+
+
 void
 gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
     const char *prefix, gw_dp_location_t *loc)
@@ -447,12 +544,22 @@ gw_dp_filters(gw_dp_ctx_t *ctx, const gw_groute_t *r, const gw_grule_t *rule,
         return;
     }
 
+    /*
+     * an ExtensionRef we cannot resolve is not skipped: the requests it
+     * would process get an error (spec), the rule's other filters none
+     */
+    if (f.extension != NULL) {
+        loc->status = 500;
+        return;
+    }
+
     loc->request = f.request;
     loc->response = f.response;
     loc->redirect = f.redirect;
     loc->cors = f.cors;
 
     gw_dp_filters_joins(ctx, f.request);
+    gw_dp_filters_backends(ctx, &f, loc);
 
     if (f.redirect == NULL || f.redirect->path == GW_REWRITE_NONE) {
         return;

@@ -53,13 +53,29 @@ typedef struct {
     gw_redirect_t           *redirect;  /* a copy */
     const gw_http_filter_t  *rewrite;   /* URLRewrite */
     gw_dp_cors_t            *cors;
+    const gw_http_filter_t  *extension; /* the first ExtensionRef: none is
+                                           supported, the rule answers 500
+                                           (spec: not skipped) */
+
+    /*
+     * A rule with several backendRefs, some with RequestHeaderModifier:
+     * per backendRef, its request headers composed after the rule's
+     * (request: the rule's alone), and the names of the headers some
+     * backendRef modifies (the first spelling of each), which the data
+     * plane chooses per backendRef.
+     */
+    gw_dp_header_mod_t     **backends;   /* NULL: one backendRef, or none
+                                            with filters */
+    const char             **backend_names;
+    size_t                   nbackend_names;
 } gw_dp_filters_t;
 
 /*
  * The filters of rule and of its backendRefs into out (a backendRef's
  * header modifiers composed after the rule's).  NULL when nginx can carry
  * them, else why not (starting with GW_DP_INCOMPATIBLE for combinations
- * the spec forbids), allocated from a.
+ * the spec forbids), allocated from a.  An ExtensionRef is no refusal: it
+ * is out->extension, and the rule answers 500.
  */
 const char *gw_dp_filters_check(gw_arena_t *a, const gw_http_rule_t *rule,
     gw_dp_filters_t *out);
@@ -86,6 +102,13 @@ const char *gw_dp_header_mod_check(gw_arena_t *a, const char *what,
 gw_dp_header_mod_t *gw_dp_header_compose(gw_arena_t *a,
     const gw_dp_header_mod_t *r, const gw_dp_header_mod_t *b);
 
+/*
+ * Adds the names of the headers m touches to names (n of them, room for
+ * all), each once whatever its case; returns the new n.
+ */
+size_t gw_dp_header_names(const gw_dp_header_mod_t *m, const char **names,
+    size_t n);
+
 /* A CORS filter checked for nginx into *out; NULL or why not. */
 const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
     gw_dp_cors_t **out);
@@ -95,6 +118,12 @@ const char *gw_dp_cors_check(gw_arena_t *a, const gw_cors_t *c,
  * not.  Its backendRef is the graph's (gw_grule_t mirrors).
  */
 const char *gw_dp_mirror_check(gw_arena_t *a, const gw_mirror_t *m);
+
+/*
+ * Why the rule of ExtensionRef filter f answers 500 (the route's
+ * ResolvedRefs message), allocated from a.
+ */
+const char *gw_dp_extension_why(gw_arena_t *a, const gw_http_filter_t *f);
 
 /* "X-Foo" -> "x_foo": nginx has the client's header as $http_x_foo. */
 const char *gw_dp_header_var(gw_arena_t *a, const char *name);

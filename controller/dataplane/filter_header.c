@@ -232,6 +232,45 @@ gw_dp_header_find(const gw_dp_header_mod_t *m, const char *name,
 }
 
 
+static size_t
+gw_dp_header_name_add(const char **names, size_t n, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strcasecmp(names[i], name) == 0) {
+            return n;
+        }
+    }
+
+    names[n] = name;
+
+    return n + 1;
+}
+
+
+size_t
+gw_dp_header_names(const gw_dp_header_mod_t *m, const char **names,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; m != NULL && i < m->nset; i++) {
+        n = gw_dp_header_name_add(names, n, m->set[i].name);
+    }
+
+    for (i = 0; m != NULL && i < m->nadd; i++) {
+        n = gw_dp_header_name_add(names, n, m->add[i].name);
+    }
+
+    for (i = 0; m != NULL && i < m->nremove; i++) {
+        n = gw_dp_header_name_add(names, n, m->remove[i]);
+    }
+
+    return n;
+}
+
+
 static void
 gw_dp_header_put(gw_dp_header_mod_t *m, int list, const char *name,
     const char *value)

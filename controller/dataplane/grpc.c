@@ -18,9 +18,12 @@
  * answers UNAVAILABLE (14) as a gRPC status: HTTP 200, content-type
  * application/grpc and a grpc-status trailer (add_trailer; a 204 would
  * lose its content-type, which grpc-go insists on).  A call no match
- * takes gets the server's 404, which gRPC clients read as UNIMPLEMENTED
- * (gRPC's HTTP-to-status mapping); a grpc-status 12 through error_page
- * made nginx 1.22 reset the stream when the call had a body.
+ * takes gets UNIMPLEMENTED (12) from our module, in the dispatcher or the
+ * server's last location (gateway_match_grpc_status, gateway_match_none,
+ * in servers with GRPCRoutes, render/render_server.c): a Trailers-Only
+ * answer, after the call's body is discarded (a grpc-status through
+ * error_page made nginx 1.22 reset the stream when the call had a body).
+ * Requests that are not gRPC calls keep the 404.
  *
  * The graph does not check GRPCRoute matches yet, so this file does what
  * nginx needs: a match that could not be written safely (a service or

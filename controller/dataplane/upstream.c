@@ -177,14 +177,65 @@ gw_dp_rule_upstream(gw_dp_ctx_t *ctx, const gw_gbackend_t *b, int copies,
 }
 
 
+/*
+ * 1 when the request headers of rule depend on the backendRef chosen:
+ * several backendRefs, one with a RequestHeaderModifier (filter.c).
+ */
+static int
+gw_dp_rule_labelled(const gw_grule_t *rule)
+{
+    size_t                   i, j;
+    const gw_backend_ref_t  *b;
+
+    if (rule->spec == NULL || rule->nbackends < 2) {
+        return 0;
+    }
+
+    for (i = 0; i < rule->nbackends; i++) {
+        b = rule->backends[i].ref;
+        for (j = 0; j < b->nfilters; j++) {
+            if (b->filters[j].kind == GW_FILTER_REQUEST_HEADER) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * A labelled split: one share per backendRef, even of the same upstream,
+ * never shared with another rule (its header maps are the rule's).
+ */
+static gw_dp_split_t *
+gw_dp_split_labelled(gw_dp_ctx_t *ctx, gw_dp_share_t *shares, size_t n,
+    long total, const char *by)
+{
+    gw_dp_split_t  *s;
+
+    s = gw_arena_alloc(ctx->a, sizeof(gw_dp_split_t));
+    s->var = gw_arena_printf(ctx->a, "gw_split_%zu", ctx->dp->splits.n);
+    s->key = by;
+    s->shares = shares;
+    s->nshares = n;
+    s->total = total;
+    s->labelled = 1;
+
+    gw_ptrs_push(ctx->a, &ctx->dp->splits, s);
+
+    return s;
+}
+
+
 void
 gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     gw_dp_target_t *t)
 {
-    int                    copies, first;
+    int                    copies, first, labelled;
     size_t                 i, n;
     long                   total;
-    const char            *up;
+    const char            *up, *by;
     gw_dp_share_t         *shares;
     const gw_gbackend_t   *b;
     const gw_dp_session_t *session;
@@ -205,6 +256,7 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
     n = 0;
     total = 0;
     first = 1;
+    labelled = gw_dp_rule_labelled(rule);
 
     for (i = 0; i < rule->nbackends; i++) {
         b = &rule->backends[i];
@@ -215,11 +267,30 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         /* an invalid backend's share of the traffic answers 500 */
         up = gw_dp_rule_upstream(ctx, b, copies, session, &t->tls, &first);
         total += b->weight;
-        n = gw_dp_share_add(shares, n, up, b->weight);
+
+        if (!labelled) {
+            n = gw_dp_share_add(shares, n, up, b->weight);
+            continue;
+        }
+
+        shares[n].upstream = up;
+        shares[n].weight = b->weight;
+        shares[n].backend = i;
+        n++;
     }
 
     if (n == 0) {
         t->status = 500;            /* no backendRefs, or all weights 0 */
+        return;
+    }
+
+    /* a session keeps its backend while the weights stay (session.c) */
+    by = session ? gw_arena_printf(ctx->a, "%s_key", session->var) : NULL;
+
+    if (labelled && (n > 1 || strcmp(shares[0].upstream, GW_UPSTREAM_500)
+                              != 0))
+    {
+        t->split = gw_dp_split_labelled(ctx, shares, n, total, by);
         return;
     }
 
@@ -232,9 +303,5 @@ gw_dp_rule_target(gw_dp_ctx_t *ctx, const gw_grule_t *rule,
         return;
     }
 
-    /* a session keeps its backend while the weights stay (session.c) */
-    t->split = gw_dp_split(ctx, shares, n, total,
-                           session ? gw_arena_printf(ctx->a, "%s_key",
-                                                     session->var)
-                                   : NULL);
+    t->split = gw_dp_split(ctx, shares, n, total, by);
 }

@@ -387,6 +387,13 @@ gw_graph_backends(gw_graph_t *g, gw_groute_t *r, const gw_store_t *store)
             first_reason = reason;
             first_message = message;
         }
+
+        /* an ExtensionRef of a kind we do not know (filter.c) */
+        if (rule->extension != NULL && first_reason == NULL) {
+            first_reason = "InvalidKind";
+            first_message = gw_arena_printf(g->arena, "rule %zu: %s", i,
+                                            rule->extension);
+        }
     }
 
     if (r->kind == GW_KIND_HTTPROUTE) {

@@ -154,6 +154,9 @@ typedef struct {
     gw_gmirror_t          *mirrors;   /* RequestMirror filters, in order */
     size_t                 nmirrors;
     const gw_http_filter_t *rewrite;  /* URLRewrite filter or NULL */
+    const char             *extension; /* an ExtensionRef filter we cannot
+                                          resolve: why the rule answers
+                                          500 (ResolvedRefs), or NULL */
     const gw_rule_ext_t    *ext;      /* timeouts, retry, session
                                          persistence (HTTPRoute), or NULL */
     const char             *protocol; /* to its backends: NULL (HTTP/1.1),

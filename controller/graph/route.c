@@ -242,6 +242,10 @@ gw_rule_check(gw_graph_t *g, const gw_http_rule_t *rule, gw_grule_t *gr)
 
     gr->rewrite = filters.rewrite;
 
+    if (filters.extension != NULL) {
+        gr->extension = gw_dp_extension_why(g->arena, filters.extension);
+    }
+
     return NULL;
 }
 

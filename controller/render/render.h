@@ -51,6 +51,16 @@ void gw_render_split(gw_arena_t *a, gw_view_t *root, const gw_dp_split_t *s);
 void gw_render_request_headers(gw_arena_t *a, gw_view_t *v,
     const gw_dp_location_t *loc);
 
+/*
+ * What location loc sends as request header name when its modifier is m
+ * (ours, then m's): *expr an nginx expression, written raw, or *str a
+ * string, written with {{%...}} ('$' only in "${gw_join_...}": m's
+ * values have none).  A header neither touches: the client's ($http_).
+ */
+void gw_render_request_header_value(gw_arena_t *a,
+    const gw_dp_location_t *loc, const gw_dp_header_mod_t *m,
+    const char *name, const char **expr, const char **str);
+
 /* The http{} data plane (conf/http.conf). */
 int gw_render_http(const gw_dp_t *dp, const gw_render_conf_t *conf,
     gw_buf_t *out, gw_err_t *err);

@@ -114,8 +114,8 @@ def test_other_methods_of_the_service_reach_internal_grpc(example):
 
 
 def test_unknown_service_is_unimplemented(example):
-    # no rule matches: nginx answers 404, which gRPC reads as
-    # UNIMPLEMENTED; neither backend sees the call
+    # no rule matches: our module answers grpc-status UNIMPLEMENTED
+    # (test_grpc_errors.py); neither backend sees the call
     for path in ("/other.Service/GetStatus", "/my.grpc.ServiceX/Echo"):
         code, details, trailers = example.call(path)
         assert code == grpc.StatusCode.UNIMPLEMENTED, (path, details)

@@ -82,10 +82,6 @@ def refused_rules():
           "urlRewrite": {"path": {"type": "ReplacePrefixMatch",
                                   "replacePrefixMatch": "/x\"y"}}},
          ["URLRewrite"]),
-        ("/bad-extension",
-         {"type": "ExtensionRef",
-          "extensionRef": {"group": "x;y", "kind": "K{", "name": "n\"}"}},
-         ["ExtensionRef"]),
         ("/bad-type", {"type": "Foo;{"}, ["Foo;{"]),
         ("/bad-cors-origin",
          {"type": "CORS", "cors": {"allowOrigins": [
@@ -136,6 +132,12 @@ def route_docs():
             {"type": "RequestMirror", "requestMirror": {"backendRef": {
                 "group": "x;y", "kind": "K{", "name": "n\"}",
                 "port": 80}, "percent": 50}}]),
+        # an ExtensionRef is kept, its rule answers 500 (named in
+        # ResolvedRefs after the mirrors)
+        rule("/extension", [
+            {"type": "ExtensionRef",
+             "extensionRef": {"group": "x;y", "kind": "K{",
+                              "name": "n\"}"}}]),
     ]
     routes = {"hostile": list(good), "hostile-cors": [rule("/cors-ok", [])]}
     for path, f, _ in refused_rules():
@@ -215,6 +217,10 @@ def test_refused_values_never_reach_the_configuration(hostile):
                 "h}o{st", "Foo;{", "n\"}", "GET;x", "x-a$host", "x\"}b",
                 'return 200 "owned";'):
         assert bad not in conf, bad
+
+
+def test_hostile_extension_ref_answers_500(hostile):
+    assert request(hostile, "/extension")[0] == 500
 
 
 def test_hostile_mirror_backend_refs_stay_data(hostile):

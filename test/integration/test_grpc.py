@@ -243,13 +243,15 @@ def test_calls_reach_the_backend_of_their_method(grpc):
 
 
 def test_unmatched_calls_are_unimplemented(grpc):
-    # HTTP 404, which gRPC clients read as UNIMPLEMENTED (gRPC's
-    # HTTP-to-status mapping); no backend sees the call
+    # a Trailers-Only answer (test_grpc_errors.py): grpc-status 12
+    # UNIMPLEMENTED; no backend sees the call
     for path, headers in (("/echo.Echo/Other", []),
                           ("/echo.Upper/Whisper", []),
                           ("/other.Service/Hello", ["x-variant: b"])):
         status, h = call(grpc, path, headers)
-        assert status == 404, (path, h)
+        assert status == 200, (path, h)
+        assert h.get("grpc-status") == "12", (path, h)
+        assert h.get("content-type") == "application/grpc", (path, h)
         assert "x-backend" not in h, (path, h)
 
 

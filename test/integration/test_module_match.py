@@ -469,6 +469,18 @@ INVALID = [
      'a status code from 400 to 599'),
     ('gateway_match_status 404; gateway_match_status 404;',
      '"gateway_match_status" directive is duplicate'),
+    ('gateway_match_grpc_status 0 "m";',
+     'invalid value "0" in "gateway_match_grpc_status" directive, it must '
+     'be a gRPC status code from 1 to 16'),
+    ('gateway_match_grpc_status 17 "m";',
+     'invalid value "17" in "gateway_match_grpc_status" directive'),
+    ('gateway_match_grpc_status 12 "100%";',
+     'invalid message in "gateway_match_grpc_status" directive, it must be '
+     "printable ASCII without '%'"),
+    ('gateway_match_grpc_status 12 "a"; gateway_match_grpc_status 12 "b";',
+     '"gateway_match_grpc_status" directive is duplicate'),
+    ('proxy_pass http://127.0.0.1:1; gateway_match_none;',
+     'conflicts with another content handler'),
 ]
 
 

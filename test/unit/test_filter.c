@@ -204,14 +204,12 @@ test_check_normalises_and_refuses(void **state)
     } refused[] = {
         { "[{\"filters\": [{\"type\": \"Other\"}]}]",
           "filter type Other is not supported" },
-        { "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
-          " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}}]}]",
-          "ExtensionRef filter K x.io/n" },
         { "[{\"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\":"
-          " [{\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+          " [{\"type\": \"ResponseHeaderModifier\", \"responseHeaderModifier\":"
           " {\"set\": [{\"name\": \"X\", \"value\": \"a\"}]}}]},"
           " {\"name\": \"b\", \"port\": 80}]}]",
-          "several backendRefs are not supported yet" },
+          "backendRef 0: ResponseHeaderModifier on a backendRef of a rule "
+          "with several backendRefs is not supported yet" },
         { "[{\"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\":"
           " [{\"type\": \"URLRewrite\", \"urlRewrite\": {}}]}]}]",
           "URLRewrite is not supported on backendRefs" },
@@ -234,6 +232,56 @@ test_check_normalises_and_refuses(void **state)
         }
         gw_obj_free(obj);
     }
+
+    /* an ExtensionRef is no refusal: the rule is kept and answers 500 */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}},"
+        " {\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"y.io\", \"kind\": \"L\", \"name\": \"m\"}}],"
+        " \"backendRefs\": [{\"name\": \"a\", \"port\": 80}]}]", &f, &obj);
+    assert_null(why);
+    assert_non_null(f.extension);
+    assert_string_equal(gw_dp_extension_why(&a, f.extension),
+                        "ExtensionRef filter K x.io/n: no extension is "
+                        "supported, the rule answers 500");
+    gw_obj_free(obj);
+
+    /* its rule's other filters are still checked */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"ExtensionRef\", \"extensionRef\":"
+        " {\"group\": \"x.io\", \"kind\": \"K\", \"name\": \"n\"}},"
+        " {\"type\": \"Other\"}]}]", &f, &obj);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "filter type Other is not supported"));
+    gw_obj_free(obj);
+
+    /* several backendRefs: request headers per backendRef */
+    why = gw_check(&a,
+        "[{\"filters\": [{\"type\": \"RequestHeaderModifier\","
+        "  \"requestHeaderModifier\": {\"set\": [{\"name\": \"R\","
+        "  \"value\": \"r\"}]}}],"
+        " \"backendRefs\": [{\"name\": \"a\", \"port\": 80, \"filters\": ["
+        "  {\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+        "  {\"set\": [{\"name\": \"B\", \"value\": \"a\"}],"
+        "   \"add\": [{\"name\": \"r\", \"value\": \"a\"}]}}]},"
+        "  {\"name\": \"b\", \"port\": 80},"
+        "  {\"name\": \"c\", \"port\": 80, \"filters\": ["
+        "  {\"type\": \"RequestHeaderModifier\", \"requestHeaderModifier\":"
+        "  {\"remove\": [\"b\", \"X\"]}}]}]}]", &f, &obj);
+    assert_null(why);
+    assert_int_equal(f.request->nset, 1);           /* the rule's alone */
+    assert_non_null(f.backends);
+    assert_string_equal(f.backends[0]->set[0].name, "B");
+    assert_string_equal(f.backends[0]->set[1].name, "r");
+    assert_string_equal(f.backends[0]->set[1].value, "r,a");
+    assert_null(f.backends[1]);                     /* the rule's */
+    assert_int_equal(f.backends[2]->nremove, 2);
+    assert_int_equal(f.nbackend_names, 3);          /* B, r, X */
+    assert_string_equal(f.backend_names[0], "B");
+    assert_string_equal(f.backend_names[1], "r");
+    assert_string_equal(f.backend_names[2], "X");
+    gw_obj_free(obj);
 
     /* equivalent names: the first counts; an empty prefix is "/" */
     why = gw_check(&a,
