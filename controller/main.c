@@ -501,10 +501,12 @@ gw_cli_load(gw_cli_t *cli, gw_store_t *store)
     if (gw_manifests_load(src, store, &nerrors, &err) != GW_OK) {
         fprintf(stderr, "ngx-gateway: %s\n", err.msg);
         gw_file_source_free(src);
+        gw_manifests_release();
         return GW_ERR;
     }
 
     gw_file_source_free(src);
+    gw_manifests_release();
 
     return GW_OK;
 }

@@ -66,6 +66,8 @@ void gw_plan_confs(const gw_plan_t *p, gw_runtime_confs_t *confs);
  */
 int gw_manifests_load(gw_file_source_t *src, gw_store_t *store,
     size_t *nerrors, gw_err_t *err);
+/* Frees the creationTimestamps remembered across scans (at exit). */
+void gw_manifests_release(void);
 
 /* served_secrets: see gw_graph_conf_t (NULL: none) */
 int gw_plan_build(gw_plan_t *p, const gw_store_t *store,

@@ -53,15 +53,39 @@ gw_json_str(const cJSON *obj, const char *key)
  * route and Gateway precedence depend on it.  Manifests on disk rarely
  * carry one: an object gets the time it was first seen (with microseconds,
  * so objects added one after another keep their order), kept across
- * rescans for as long as the process runs.
+ * rescans while the object stays; one that disappears and comes back is
+ * a new object, as in the API server.  Two generations of the table: the
+ * previous scan's, and the one a scan fills; the previous one is released
+ * after the scan, so the table holds only the objects present.
  */
+typedef struct {
+    int          init;
+    gw_arena_t   arena;
+    gw_map_t     born;               /* "kind/ns/name" -> timestamp */
+} gw_stamps_t;
+
+static gw_stamps_t  gw_stamps[2];
+static int          gw_stamps_cur;   /* index of the last scan's table */
+static long long    gw_stamps_last;  /* the last stamp, microseconds */
+
+
 static void
-gw_manifests_stamp(cJSON *json, const char *kind)
+gw_stamps_reset(gw_stamps_t *t)
 {
-    static int        init;
-    static gw_map_t   born;          /* "kind/ns/name" -> timestamp */
-    static gw_arena_t arena;         /* for as long as the process runs */
-    static long long  last;
+    if (t->init) {
+        gw_arena_release(&t->arena);
+    }
+
+    gw_arena_init(&t->arena);
+    gw_map_init(&t->born, &t->arena);
+    t->init = 1;
+}
+
+
+static void
+gw_manifests_stamp(cJSON *json, const char *kind, gw_stamps_t *prev,
+    gw_stamps_t *next)
+{
     long long         us;
     char              key[1024], ts[64];
     const char       *t;
@@ -77,35 +101,52 @@ gw_manifests_stamp(cJSON *json, const char *kind)
         return;
     }
 
-    if (!init) {
-        gw_arena_init(&arena);
-        gw_map_init(&born, &arena);
-        init = 1;
-    }
-
     snprintf(key, sizeof(key), "%s/%s/%s", kind,
              gw_json_str(meta, "namespace"), gw_json_str(meta, "name"));
 
-    t = gw_map_get(&born, key);
+    t = gw_map_get(&next->born, key);
+    if (t == NULL) {
+        t = prev->init ? gw_map_get(&prev->born, key) : NULL;
+    }
+
     if (t == NULL) {
         /* strictly increasing: first-seen order is the file order */
         gettimeofday(&tv, NULL);
         us = (long long) tv.tv_sec * 1000000 + tv.tv_usec;
-        if (us <= last) {
-            us = last + 1;
+        if (us <= gw_stamps_last) {
+            us = gw_stamps_last + 1;
         }
-        last = us;
+        gw_stamps_last = us;
         tv.tv_sec = (time_t) (us / 1000000);
         tv.tv_usec = (suseconds_t) (us % 1000000);
         gmtime_r(&tv.tv_sec, &tm);
         snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec, (long) tv.tv_usec);
-        t = gw_arena_strdup(&arena, ts);
-        gw_map_put(&born, gw_arena_strdup(&arena, key), (void *) t);
+        t = ts;
+    }
+
+    if (gw_map_get(&next->born, key) == NULL) {
+        t = gw_arena_strdup(&next->arena, t);
+        gw_map_put(&next->born, gw_arena_strdup(&next->arena, key),
+                   (void *) t);
     }
 
     cJSON_AddStringToObject(meta, "creationTimestamp", t);
+}
+
+
+void
+gw_manifests_release(void)
+{
+    int  i;
+
+    for (i = 0; i < 2; i++) {
+        if (gw_stamps[i].init) {
+            gw_arena_release(&gw_stamps[i].arena);
+            gw_stamps[i].init = 0;
+        }
+    }
 }
 
 
@@ -122,10 +163,15 @@ gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
     gw_kind_e        kind;
     const char      *av, *k;
     const gw_doc_t  *docs;
+    gw_stamps_t     *prev, *next;
 
     if (gw_file_source_scan(src, &docs, &n, &nbad, err) != GW_OK) {
         return GW_ERR;
     }
+
+    prev = &gw_stamps[gw_stamps_cur];
+    next = &gw_stamps[1 - gw_stamps_cur];
+    gw_stamps_reset(next);
 
     for (i = 0; i < n; i++) {
         av = gw_json_str(docs[i].json, "apiVersion");
@@ -145,7 +191,7 @@ gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
                  docs[i].line);
 
         json = cJSON_Duplicate(docs[i].json, 1);
-        gw_manifests_stamp(json, k);
+        gw_manifests_stamp(json, k, prev, next);
 
         if (gw_obj_decode(json, origin, &obj, &e) != GW_OK) {
             gw_log(GW_LOG_ERROR, "invalid object", "kind", k, "file",
@@ -161,6 +207,13 @@ gw_manifests_load(gw_file_source_t *src, gw_store_t *store, size_t *nerrors,
                    obj->meta.name, "file", docs[i].file, "line", line, NULL);
         }
     }
+
+    /* the previous scan's stamps: only those still present were kept */
+    if (prev->init) {
+        gw_arena_release(&prev->arena);
+        prev->init = 0;
+    }
+    gw_stamps_cur = 1 - gw_stamps_cur;
 
     *nerrors = nbad;
 

@@ -171,6 +171,7 @@ out:
     if (app.src != NULL) {
         gw_file_source_free(app.src);
     }
+    gw_manifests_release();
 
     return rc;
 }
