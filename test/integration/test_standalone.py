@@ -185,6 +185,40 @@ def test_gateway_added_later_without_timestamps_does_not_take_the_port(
     games.wait_get("/mario", 200, MARIO)
 
 
+def test_first_seen_time_lasts_while_the_object_stays(games):
+    """Without timestamps, an object keeps its first-seen time across
+    rescans while it stays in the manifests; one removed and added again
+    is a new object (as the API server would stamp it), so it is the
+    younger one."""
+    c, m = games.controller, games.manifests
+
+    def loser_is(name):
+        st = c.status("json")
+        gw, lst = listener(st, "web" if name == "arcade-gateway" else "http",
+                           gateway=name)
+        return cond(lst["conditions"], "Accepted")["reason"] == \
+            "PortUnavailable"
+
+    m.write("arcade.yaml", second_gateway())
+    wait_for(lambda: loser_is("arcade-gateway"), what="arcade refused")
+
+    # rewriting game-gateway's file (a rescan) does not make it younger
+    m.write("gateway.yaml", m.read("gateway.yaml") + "\n")
+    m.write("arcade.yaml", second_gateway() + "\n")
+    games.wait_get("/mario", 200, MARIO)
+    assert loser_is("arcade-gateway")
+
+    # removed and added again: game-gateway is now the younger one
+    text = m.read("gateway.yaml")
+    m.remove("gateway.yaml")
+    wait_for(lambda: not any(i["kind"] == "Gateway"
+                             and i["metadata"]["name"] == "game-gateway"
+                             for i in c.status("json")["items"]),
+             what="game-gateway gone")
+    m.write("gateway.yaml", text)
+    wait_for(lambda: loser_is("game-gateway"), what="game-gateway refused")
+
+
 def test_route_of_a_refused_listener_is_not_reported_accepted(stack):
     m = stack.manifests
     set_gateway_timestamp(m, OLDER)
