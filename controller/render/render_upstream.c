@@ -30,7 +30,6 @@ gw_render_upstreams(gw_arena_t *a, gw_view_t *root, const gw_dp_t *dp)
         for (j = 0; j < u->nservers; j++) {
             sv = gw_view_add(v, "servers");
             gw_view_set(sv, "address", u->servers[j]);
-            gw_view_set_flag(sv, "no_max_fails", u->retry);
         }
     }
 

@@ -50,8 +50,8 @@ test_prefix_is_segment_wise(void **state)
     assert_non_null(strstr(out.data, "location /mario/ {"));
     assert_null(strstr(out.data, "location /mario {"));
     assert_non_null(strstr(out.data, "server_name a.example.com;"));
-    assert_non_null(strstr(out.data, "server 10.0.0.1:8080;\n"
-                                     "    server 10.0.0.2:8080;"));
+    assert_non_null(strstr(out.data, "server 10.0.0.1:8080 max_fails=0;\n"
+                                     "    server 10.0.0.2:8080 max_fails=0;"));
     assert_null(strstr(out.data, "10.0.0.3"));
 
     gw_buf_free(&out);
@@ -259,7 +259,7 @@ test_tags_name_the_listener_route_and_backend(void **state)
     assert_non_null(strstr(out.data,
         "upstream app_svc_80 {\n"
         "    gateway_backend_tag backend=app/svc:80;\n"
-        "    server 10.0.0.1:8080;\n"));
+        "    server 10.0.0.1:8080 max_fails=0;\n"));
     assert_non_null(strstr(out.data, "\ngateway_status_zone 1m;\n"));
 
     /* the internal upstream is not counted */
