@@ -45,11 +45,18 @@ gw_dp_front_server(const gw_glistener_t *gl)
 }
 
 
+/*
+ * An HTTP listener takes h2c beside HTTP/1.1 when it carries HTTP/2
+ * end to end: a GRPCRoute, or an HTTPRoute rule to h2c backends
+ * (appProtocol kubernetes.io/h2c), whose clients may speak HTTP/2 with
+ * prior knowledge too.
+ */
 static int
 gw_dp_front_grpc(const gw_glistener_t *gl)
 {
-    size_t        i;
+    size_t        i, j;
     gw_attach_t  *at;
+    const char   *proto;
 
     for (i = 0; i < gl->attachments.n; i++) {
         at = gl->attachments.items[i];
@@ -57,6 +64,19 @@ gw_dp_front_grpc(const gw_glistener_t *gl)
             && gw_listener_serves(gl, GW_KIND_GRPCROUTE))
         {
             return 1;
+        }
+
+        if (at->route->kind != GW_KIND_HTTPROUTE) {
+            continue;
+        }
+
+        for (j = 0; j < at->route->nrules; j++) {
+            proto = at->route->rules[j].protocol;
+            if (at->route->rules[j].valid && proto != NULL
+                && strcmp(proto, "kubernetes.io/h2c") == 0)
+            {
+                return 1;
+            }
         }
     }
 

@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 
 import pytest
 
@@ -161,6 +162,25 @@ def test_h2c_backend_gets_http2_from_an_http1_client(backend):
     assert seen["path"] == "/h2c/some?x=1", seen
     assert seen["pod"] == "h2c-pod", seen
     assert seen["headers"]["Host"] == [HOST], seen
+
+
+def test_h2c_backend_route_takes_http2_prior_knowledge_clients(backend):
+    """A listener with a route to h2c backends takes h2c too (the port's
+    front tells the HTTP/2 preface from HTTP/1.x), as the conformance
+    test HTTPRouteBackendProtocolH2C sends it; HTTP/1.1 stays served."""
+    res = subprocess.run(
+        ["curl", "-sS", "--http2-prior-knowledge", "--max-time", "10",
+         "-w", "\n%{http_version} %{http_code}",
+         "--resolve", f"{HOST}:{GW_PORT}:{backend.net.gw}",
+         f"http://{HOST}:{GW_PORT}/h2c/prior"],
+        capture_output=True, text=True, timeout=20)
+    body, _, last = res.stdout.rpartition("\n")
+    assert last == "2 200", (res.stdout[-300:], res.stderr)
+    seen = json.loads(body)
+    assert seen["proto"] == "HTTP/2.0" and seen["pod"] == "h2c-pod", seen
+
+    code, _ = request(backend, "/h2c/again")
+    assert code == 200
 
 
 def ws_handshake(stack, path="/ws"):
