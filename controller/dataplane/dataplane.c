@@ -175,58 +175,6 @@ gw_dp_index_hosts(gw_dp_ctx_t *ctx, gw_ptrs_t *ats, gw_map_t *byhost)
 }
 
 
-static void
-gw_dp_add_list(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_ptrs_t *list,
-    int tier)
-{
-    size_t  i;
-
-    for (i = 0; list != NULL && i < list->n; i++) {
-        gw_dp_add_attachment(ctx, s, list->items[i], tier);
-    }
-}
-
-
-/*
- * Fills the server for hostname h: first the routes for h itself, then
- * the routes for the wildcards that cover h (longest first: "*.b.c" before
- * "*.c", so each suffix of h is looked up once), then the routes for every
- * host.
- */
-static void
-gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_server_t *s, gw_map_t *byhost)
-{
-    int          tier;
-    char        *w;
-    const char  *h, *dot;
-
-    tier = 0;
-    h = s->hostname;
-
-    if (h != NULL) {
-        gw_dp_add_list(ctx, s, gw_map_get(byhost, h), tier);
-
-        w = gw_arena_alloc(ctx->a, strlen(h) + 2);
-        for (dot = strchr(h + 1, '.'); dot != NULL;
-             dot = strchr(dot + 1, '.'))
-        {
-            w[0] = '*';
-            strcpy(w + 1, dot);
-            if (strcmp(w, h) == 0 || gw_map_get(byhost, w) == NULL) {
-                continue;
-            }
-            tier++;
-            gw_dp_add_list(ctx, s, gw_map_get(byhost, w), tier);
-        }
-    }
-
-    tier++;
-    gw_dp_add_list(ctx, s, gw_map_get(byhost, ""), tier);
-
-    gw_dp_server_locations(ctx, s);
-}
-
-
 /*
  * How well listener l matches hostname h (NULL: the catch-all): 0 not at
  * all, then from the least specific (no hostname) to the most (the same
@@ -256,6 +204,78 @@ gw_dp_listener_rank(const gw_glistener_t *l, const char *h)
     }
 
     return 0;
+}
+
+
+/*
+ * Adds the attachments of list to server s, those of its listener only:
+ * listeners isolate their routes, a request is served by the routes of
+ * the most specific listener that matches its host (best: that rank).
+ */
+static void
+gw_dp_add_list(gw_dp_ctx_t *ctx, gw_dp_server_t *s, const gw_ptrs_t *list,
+    int tier, size_t best)
+{
+    size_t        i;
+    gw_attach_t  *at;
+
+    for (i = 0; list != NULL && i < list->n; i++) {
+        at = list->items[i];
+        if (gw_dp_listener_rank(at->listener, s->hostname) < best) {
+            continue;
+        }
+        gw_dp_add_attachment(ctx, s, at, tier);
+    }
+}
+
+
+/*
+ * Fills the server for hostname h: first the routes for h itself, then
+ * the routes for the wildcards that cover h (longest first: "*.b.c" before
+ * "*.c", so each suffix of h is looked up once), then the routes for every
+ * host.
+ */
+static void
+gw_dp_fill_server(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_dp_server_t *s,
+    gw_map_t *byhost)
+{
+    int          tier;
+    char        *w;
+    size_t       i, best, rank;
+    const char  *h, *dot;
+
+    tier = 0;
+    h = s->hostname;
+
+    best = 0;
+    for (i = 0; i < l->listeners.n; i++) {
+        rank = gw_dp_listener_rank(l->listeners.items[i], h);
+        if (rank > best) {
+            best = rank;
+        }
+    }
+
+    if (h != NULL) {
+        gw_dp_add_list(ctx, s, gw_map_get(byhost, h), tier, best);
+
+        w = gw_arena_alloc(ctx->a, strlen(h) + 2);
+        for (dot = strchr(h + 1, '.'); dot != NULL;
+             dot = strchr(dot + 1, '.'))
+        {
+            w[0] = '*';
+            strcpy(w + 1, dot);
+            if (strcmp(w, h) == 0 || gw_map_get(byhost, w) == NULL) {
+                continue;
+            }
+            tier++;
+            gw_dp_add_list(ctx, s, gw_map_get(byhost, w), tier, best);
+        }
+    }
+
+    tier++;
+    gw_dp_add_list(ctx, s, gw_map_get(byhost, ""), tier, best);
+
+    gw_dp_server_locations(ctx, s);
 }
 
 
@@ -328,7 +348,7 @@ gw_dp_build_listen(gw_dp_ctx_t *ctx, gw_dp_listen_t *l, gw_ptrs_t *ats)
     gw_dp_index_hosts(ctx, ats, &byhost);
 
     for (i = 0; i < l->servers.n; i++) {
-        gw_dp_fill_server(ctx, l->servers.items[i], &byhost);
+        gw_dp_fill_server(ctx, l, l->servers.items[i], &byhost);
         gw_dp_server_tag(ctx, l, l->servers.items[i]);
         gw_dp_backend_tls_server(ctx, l->servers.items[i]);
         if (l->ssl) {

@@ -1085,6 +1085,124 @@ test_https_catch_all_takes_the_first_listener(void **state)
 }
 
 
+/* The server block of out whose server_name line is name (NUL-ended copy). */
+static char *
+gw_server_block(const char *out, const char *name)
+{
+    char        line[256];
+    const char  *at, *start, *end;
+
+    snprintf(line, sizeof(line), "server_name %s;", name);
+    at = strstr(out, line);
+    if (at == NULL) {
+        return NULL;
+    }
+
+    for (start = at; start > out && strncmp(start, "server {", 8) != 0;
+         start--)
+    {
+        /* void */
+    }
+
+    end = strstr(at, "\nserver {");
+    if (end == NULL) {
+        end = out + strlen(out);
+    }
+
+    return strndup(start, (size_t) (end - start));
+}
+
+
+static void
+test_listeners_isolate_their_routes(void **state)
+{
+    char      *b;
+    gw_buf_t   out;
+    size_t     i;
+    static const char  *servers[][3] = {
+        /* server_name, its listener's route, a route it must not serve */
+        { "\"\"", "/empty", "/wild" },
+        { "*.example.com", "/wild", "/empty" },
+        { "*.foo.example.com", "/wildfoo", "/wild/" },
+        { "abc.foo.example.com", "/abc", "/wildfoo" },
+    };
+
+    (void) state;
+
+    /* GatewayHTTPListenerIsolation: a request is served by the routes of
+     * the most specific listener matching its host only */
+    gw_render_extra(
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: Gateway\n"
+        "metadata: {name: iso, namespace: infra}\n"
+        "spec:\n"
+        "  gatewayClassName: gc\n"
+        "  addresses: [{type: IPAddress, value: 10.9.9.9}]\n"
+        "  listeners:\n"
+        "  - {name: empty, port: 80, protocol: HTTP}\n"
+        "  - {name: wild, port: 80, protocol: HTTP,"
+        " hostname: '*.example.com'}\n"
+        "  - {name: wildfoo, port: 80, protocol: HTTP,"
+        " hostname: '*.foo.example.com'}\n"
+        "  - {name: abc, port: 80, protocol: HTTP,"
+        " hostname: abc.foo.example.com}\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r-empty, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: iso, sectionName: empty}]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /empty}}]\n"
+        "    backendRefs: [{name: svc, namespace: app, port: 80}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r-wild, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: iso, sectionName: wild}]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /wild}}]\n"
+        "    backendRefs: [{name: svc, namespace: app, port: 80}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r-wildfoo, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: iso, sectionName: wildfoo}]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /wildfoo}}]\n"
+        "    backendRefs: [{name: svc, namespace: app, port: 80}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: r-abc, namespace: infra}\n"
+        "spec:\n"
+        "  parentRefs: [{name: iso, sectionName: abc}]\n"
+        "  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /abc}}]\n"
+        "    backendRefs: [{name: svc, namespace: app, port: 80}]\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: ReferenceGrant\n"
+        "metadata: {name: to-svc, namespace: app}\n"
+        "spec:\n"
+        "  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute,"
+        " namespace: infra}]\n"
+        "  to: [{group: '', kind: Service}]\n", &out);
+
+    for (i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+        b = gw_server_block(strstr(out.data, "listen 10.9.9.9:80"),
+                            servers[i][0]);
+        assert_non_null(b);
+        assert_non_null(strstr(b, servers[i][1]));
+        assert_null(strstr(b, servers[i][2]));
+        free(b);
+    }
+
+    gw_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1222,7 @@ main(void)
         cmocka_unit_test(test_matches_refused_with_a_reason),
         cmocka_unit_test(test_https_servers_take_their_listeners_certificates),
         cmocka_unit_test(test_https_catch_all_takes_the_first_listener),
+        cmocka_unit_test(test_listeners_isolate_their_routes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
