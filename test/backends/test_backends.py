@@ -199,6 +199,149 @@ def test_echo_port_in_use():
     assert "cannot listen" in p.stderr
 
 
+
+# --- the rest of the echo contract: h2c, WebSocket, HTTPS, /retry, gRPC
+
+
+@pytest.fixture
+def echo_all(tmp_path):
+    key, crt = str(tmp_path / "k.pem"), str(tmp_path / "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", crt, "-days", "2",
+                    "-subj", "/CN=abc.example.com", "-addext",
+                    "subjectAltName=DNS:abc.example.com"],
+                   check=True, capture_output=True)
+    argv = [PY, ECHO, "--listen", "127.0.0.1:0", "--h2c-listen",
+            "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--tls-cert",
+            crt, "--tls-key", key, "--tls-client-ca", crt,
+            "--namespace", "ns1", "--pod", "infra-backend-v1-a-b"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    ports = []
+    for _ in range(3):
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), line
+        ports.append(int(line.rsplit(":", 1)[1]))
+    yield {"http": ports[0], "h2c": ports[1], "https": ports[2],
+           "crt": crt, "key": key}
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+
+
+def curl_json(*args):
+    out = subprocess.run(["curl", "-sS", "--max-time", "10", *args],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_echo_h2c_prior_knowledge_and_upgrade(echo_all):
+    port = echo_all["h2c"]
+    doc = curl_json("--http2-prior-knowledge", "-H", "Host: example.com",
+                    "http://127.0.0.1:%d/h2?x=1" % port)
+    assert (doc["proto"], doc["path"], doc["host"]) == \
+        ("HTTP/2.0", "/h2?x=1", "example.com")
+    assert doc["pod"] == "infra-backend-v1-a-b"
+    doc = curl_json("--http2", "http://127.0.0.1:%d/up" % port)
+    assert (doc["proto"], doc["path"]) == ("HTTP/2.0", "/up")
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/plain")
+    r = c.getresponse()
+    assert (r.status, r.read()) == (400, b"Expected h2c request")
+    c.close()
+
+
+def test_echo_websocket(echo_all):
+    s = socket.create_connection(("127.0.0.1", echo_all["http"]), 10)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1024)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    mask = b"\x01\x02\x03\x04"
+    data = b"hello"
+    s.sendall(bytes([0x81, 0x80 | len(data)]) + mask +
+              bytes(c ^ mask[i % 4] for i, c in enumerate(data)))
+    assert s.recv(100) == b"\x81\x05hello"
+    s.close()
+
+
+def test_echo_https_sni_and_client_cert(echo_all):
+    port = echo_all["https"]
+    doc = curl_json("--cacert", echo_all["crt"], "--resolve",
+                    "abc.example.com:%d:127.0.0.1" % port,
+                    "--cert", echo_all["crt"], "--key", echo_all["key"],
+                    "https://abc.example.com:%d/backendTLS" % port)
+    assert doc["tls"]["serverName"] == "abc.example.com"
+    assert doc["sni"] == "abc.example.com"
+    assert doc["tls"]["version"].startswith("TLSv1.")
+    with open(echo_all["crt"]) as f:
+        assert doc["tls"]["peerCertificates"][0].split() == f.read().split()
+    doc = curl_json("--cacert", echo_all["crt"], "--resolve",
+                    "abc.example.com:%d:127.0.0.1" % port,
+                    "https://abc.example.com:%d/x" % port)
+    assert "peerCertificates" not in doc["tls"] and doc["sni"] == ""
+
+
+def test_echo_retry(echo_all):
+    port = echo_all["http"]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/retry/?uuid=u1&succeedAfter=2&responseCode=503")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 503
+    c.request("GET", "/retry/?uuid=u1&succeedAfter=2&responseCode=503")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 503
+    c.request("GET", "/retry/?uuid=u1&succeedAfter=2&responseCode=503")
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["path"].startswith(
+        "/retry/")
+    c.close()
+    # without responseCode the failure is a reset connection
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        c.request("GET", "/retry/?uuid=u2&succeedAfter=1")
+        c.getresponse()
+    c.close()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/retry/?uuid=u2&succeedAfter=1")
+    assert c.getresponse().status == 200
+    c.close()
+
+
+def test_grpc_conformance_echo():
+    import sys
+    sys.path.insert(0, HERE)
+    import grpc
+    import grpcecho_pb
+    s = Server([os.path.join(HERE, "grpc_echo.py"), "--listen",
+                "127.0.0.1:0", "--conformance", "--namespace", "ns1",
+                "--pod", "grpc-infra-backend-v1-a-b"])
+    try:
+        ch = grpc.insecure_channel(
+            "127.0.0.1:%d" % s.port,
+            options=[("grpc.default_authority", "grpc.example.com")])
+        call = ch.unary_unary("/%s/Echo" % grpcecho_pb.SERVICE)
+        reply = grpcecho_pb.decode("EchoResponse", call(
+            b"", metadata=[("x-a", "b")], timeout=10))
+        a = reply["assertions"]
+        assert a["fully_qualified_method"] == \
+            "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho/Echo"
+        assert a["authority"] == "grpc.example.com"
+        assert {"key": "x-a", "value": "b"} in a["headers"]
+        assert a["context"]["pod"] == "grpc-infra-backend-v1-a-b"
+        assert a["context"]["namespace"] == "ns1"
+        three = ch.unary_unary("/%s/EchoThree" % grpcecho_pb.SERVICE)
+        with pytest.raises(grpc.RpcError) as e:
+            three(b"", timeout=10)
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        ch.close()
+    finally:
+        s.stop()
+
 @pytest.fixture
 def mario():
     s = Server([SERVE, "--listen", "127.0.0.1:0",
