@@ -19,8 +19,9 @@ import traffic  # noqa: E402
 
 SPECS = traffic.load_specs()
 KNOWN = traffic.load_known_failures()
-CASE_KINDS = {"request", "weights", "grpc", "grpcWeights", "tls", "tcp",
-              "udp", "subtest"}
+CASE_KINDS = {"request", "weights", "grpc", "grpcWeights", "repeat",
+              "websocket", "tcp", "tcpRepeat", "tcpWeights", "tlsReject",
+              "udp", "udpWeights", "subtest"}
 
 
 @pytest.fixture(scope="module")

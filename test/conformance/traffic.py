@@ -41,15 +41,18 @@ import time
 
 import yaml
 
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")   # grpcio's C core chatter
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "backends"))
 
 import replay  # noqa: E402  (the manifest builder, not copied)
 from traffic_base import (START_DEADLINE, Fail, Target,  # noqa: E402
-                          find)
+                          find, secret_data)
+import traffic_l4  # noqa: E402
 from traffic_check import (run_grpc_case, run_grpc_weights,  # noqa: E402
-                           run_http_case, run_weights)
+                           run_http_case, run_repeat, run_websocket,
+                           run_weights)
 from traffic_pods import (GW_HOSTS, Pods, lock_block,  # noqa: E402
                           patch_endpoint_slices, wire_endpoints)
 
@@ -74,6 +77,24 @@ def place_gateways(docs, block):
                 if n not in GW_HOSTS:
                     raise Fail("replay error: too many Gateways")
                 a["value"] = "127.0.%d.%d" % (block, n)
+
+
+def one_tls_checks_ca(docs):
+    """The suite signs tls-checks-certificate and both
+    tls-passthrough-checks-certificate Secrets with the one CA of the
+    ConfigMap tls-checks-ca-certificate (TLSRoute clients trust it);
+    replay.Certs makes each self-signed, so the ConfigMap carries all
+    three certificates as its bundle."""
+    cm = find(docs, "ConfigMap",
+              "gateway-conformance-infra/tls-checks-ca-certificate")
+    bundle = cm["data"]["ca.crt"]
+    for ns in ("gateway-conformance-infra",
+               "gateway-conformance-app-backend"):
+        sec = secret_data(find(docs, "Secret",
+                               ns + "/tls-passthrough-checks-certificate"))
+        if sec["tls.crt"] not in bundle:
+            bundle = bundle.rstrip("\n") + "\n" + sec["tls.crt"]
+    cm["data"]["ca.crt"] = bundle
 
 
 def test_manifests(spec):
@@ -115,6 +136,34 @@ class Controller:
 
     def lives(self):
         return self.text().count("configuration live")
+
+    def marks(self):
+        """Where the log is: (manifest loads, configurations live)."""
+        text = self.text()
+        return text.count("manifests loaded"), \
+            text.count("configuration live")
+
+    def wait_applied(self, marks):
+        """The manifests written after marks() were loaded and reconciled:
+        a new configuration went live, or the rendered configuration did
+        not change (no reload follows the load within a few seconds; the
+        controller reloads before it writes any status)."""
+        loads, lives = marks
+        deadline = time.monotonic() + START_DEADLINE
+        while self.marks()[0] <= loads:
+            if self.proc.poll() is not None or \
+                    time.monotonic() >= deadline:
+                raise Fail("the controller did not load the step's "
+                           "manifests: %s" % self.text()[-800:])
+            time.sleep(0.05)
+        quiet = time.monotonic() + 3.0
+        while time.monotonic() < quiet:
+            if self.marks()[1] > lives:
+                return
+            time.sleep(0.05)
+        tail = self.text().rsplit("manifests loaded", 1)[-1]
+        if "failed" in tail:
+            raise Fail("the step's configuration failed: %s" % tail[-800:])
 
     def start(self):
         out = open(self.log, "w")
@@ -187,14 +236,31 @@ class Controller:
 
 
 def run_case(case, target, deadline_s, pods):
+    """Send one case's traffic (its kind is its one key that sends)."""
     if "weights" in case:
         run_weights(case, target, pods)
     elif "grpcWeights" in case:
         run_grpc_weights(case, target)
     elif "grpc" in case:
         run_grpc_case(case, target, deadline_s)
+    elif "repeat" in case:
+        run_repeat(case, target)
+    elif "websocket" in case:
+        run_websocket(case, target, deadline_s)
     elif "request" in case:
         run_http_case(case, target, deadline_s, pods)
+    elif "tcp" in case:
+        traffic_l4.run_tcp_case(case, target, deadline_s)
+    elif "tcpRepeat" in case:
+        traffic_l4.run_tcp_repeat(case, target)
+    elif "tcpWeights" in case:
+        traffic_l4.run_tcp_weights(case, target)
+    elif "tlsReject" in case:
+        traffic_l4.run_tls_reject(case, target, deadline_s)
+    elif "udp" in case:
+        traffic_l4.run_udp_case(case, target, deadline_s)
+    elif "udpWeights" in case:
+        traffic_l4.run_udp_weights(case, target)
     else:
         raise Fail("replay error: case kind not supported by this runner: "
                    "%s" % sorted(case))
@@ -236,13 +302,20 @@ def claimed_features(certs, workdir):
 
 
 def apply_step(docs, step, block):
+    """Apply a step's deletions and objects to docs as the API server
+    would: an updated object keeps its creationTimestamp (and address),
+    a created one is a second newer than everything before it (upstream
+    creates it after the first assertions). Returns the applied objects
+    as written (their Deployments become Pods)."""
     for ref in step.get("delete") or []:
         docs.remove(find(docs, ref["kind"], "%s/%s" % (
             ref.get("namespace", ""), ref["name"])))
+    applied = []
     for doc in step.get("apply") or []:
         if isinstance(doc, str):
             doc = yaml.safe_load(doc.replace(
                 "{GATEWAY_CLASS_NAME}", replay.GATEWAY_CLASS))
+        applied.append(doc)
         key = replay.obj_key(doc)
         old = [d for d in docs if replay.obj_key(d) == key]
         new = replay.prepare([doc])
@@ -250,10 +323,16 @@ def apply_step(docs, step, block):
             if doc.get("kind") == "Gateway" and not \
                     doc.get("spec", {}).get("addresses"):
                 new[0]["spec"]["addresses"] = old[0]["spec"]["addresses"]
+            new[0]["metadata"]["creationTimestamp"] = \
+                old[0]["metadata"].get("creationTimestamp")
             docs[docs.index(old[0])] = new[0]
             new = new[1:]
+        for d in new:
+            d["metadata"]["creationTimestamp"] = \
+                replay.next_creation_time(docs)
         place_gateways(new, block)
         docs.extend(new)
+    return applied
 
 
 def run_test(spec, ctx):
@@ -275,6 +354,7 @@ def run_test(spec, ctx):
         pods, started = ctx.pods.ensure(raw)
         docs = replay.prepare(raw)
         place_gateways(docs, ctx.block)
+        one_tls_checks_ca(docs)
         wire_endpoints(docs, pods)
         patch_endpoint_slices(docs, pods, spec.get("patchEndpointSlices"))
         ctl.write(docs)
@@ -285,20 +365,27 @@ def run_test(spec, ctx):
             if gw not in programmed:
                 ctl.wait_programmed(gw)
                 programmed.add(gw)
-            run_case(case, Target(docs, gw), ctx.consistency, pods)
+            run_case(case, Target(docs, gw, workdir), ctx.consistency, pods)
         for i, step in enumerate(spec.get("steps") or []):
             where = "step %d" % (i + 1)
-            before = ctl.lives()
-            apply_step(docs, step, ctx.block)
-            pods, more = ctx.pods.ensure(docs)
+            before = ctl.marks()
+            applied = apply_step(docs, step, ctx.block)
+            gone = {replay.obj_key(a) for a in applied} | {
+                ("Deployment", r.get("namespace", ""), r["name"])
+                for r in step.get("delete") or []}
+            raw = [d for d in raw if d.get("kind") != "Deployment" or
+                   replay.obj_key(d) not in gone]
+            raw += [d for d in applied if d.get("kind") == "Deployment"]
+            pods, more = ctx.pods.ensure(raw)
             started += more
             wire_endpoints(docs, pods)
             ctl.write(docs)
-            ctl.wait_live(before)
+            ctl.wait_applied(before)
             for sub, gw, case in flatten(step.get("cases"),
                                          step.get("gateway", gw_ref)):
                 where = "step %d%s" % (i + 1, " " + sub if sub else "")
-                run_case(case, Target(docs, gw), ctx.consistency, pods)
+                run_case(case, Target(docs, gw, workdir), ctx.consistency,
+                         pods)
     except Fail as e:
         detail = ("subtest \"%s\": " % where if where else "") + str(e)
         if ctx.verbose:

@@ -3,7 +3,6 @@ process on its own loopback address, and the EndpointSlices pointing at
 them (what the kubelet and the EndpointSlice controller do in a cluster).
 """
 
-import base64
 import fcntl
 import hashlib
 import json
@@ -12,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from traffic_base import Fail, PYTHON, START_DEADLINE
+from traffic_base import Fail, PYTHON, START_DEADLINE, secret_data
 
 BACKENDS = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "backends")
@@ -122,15 +121,17 @@ class Pod:
         if "echo-basic" not in image:
             return None
         ident = ["--namespace", self.namespace, "--pod", self.name]
+        if self.env.get("GRPC_ECHO_SERVER"):
+            return [PYTHON, GRPC_ECHO, "--conformance", "--listen",
+                    "%s:%s" % (self.ip, self.env.get("GRPC_PORT", "3000"))
+                    ] + ident
+        if self.env.get("SERVICE_NAME"):
+            ident += ["--service", self.env["SERVICE_NAME"]]
         if self.env.get("TCP_ECHO_SERVER"):
             return self.tcp_command() + ident
         if self.env.get("UDP_ECHO_SERVER"):
             return [PYTHON, UDP_ECHO, "--listen", "%s:%s" % (
                 self.ip, self.env.get("UDP_PORT", "8080"))] + ident
-        if self.env.get("GRPC_ECHO_SERVER"):
-            return [PYTHON, GRPC_ECHO, "--conformance", "--listen",
-                    "%s:%s" % (self.ip, self.env.get("GRPC_PORT", "3000"))
-                    ] + ident
         argv = [PYTHON, ECHO,
                 "--listen", "%s:%s" % (self.ip,
                                        self.env.get("HTTP_PORT", "3000")),
@@ -201,13 +202,6 @@ class Pod:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def secret_data(doc):
-    data = dict(doc.get("stringData") or {})
-    for k, v in (doc.get("data") or {}).items():
-        data[k] = base64.b64decode(v).decode()
-    return data
 
 
 class Pods:
