@@ -134,15 +134,13 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     context = {"namespace": args.namespace, "ingress": args.ingress,
-               "service": args.service, "pod": args.pod,
-               "tcpport": str(parse_listen(args.listen)[1])}
+               "service": args.service, "pod": args.pod}
     listens = [(args.listen, None)]
     if args.tls_listen:
         if not (args.tls_cert and args.tls_key):
             sys.stderr.write("tcp_echo.py: --tls-listen needs --tls-cert "
                              "and --tls-key\n")
             return 1
-        context["tlsport"] = str(parse_listen(args.tls_listen)[1])
         listens.append((args.tls_listen,
                         tls_context(args.tls_cert, args.tls_key)))
     servers = []
@@ -155,6 +153,10 @@ def main(argv=None):
             s.server_close()
         return 1
 
+    # the TEST payload reports the bound ports (port 0 picks one)
+    context["tcpport"] = str(servers[0].server_address[1])
+    if len(servers) > 1:
+        context["tlsport"] = str(servers[1].server_address[1])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
