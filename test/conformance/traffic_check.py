@@ -288,7 +288,7 @@ def compare_echo(case, req, got, target=None):
     backend = case.get("backend") or ""
     if not str(echo.get("pod", "")).startswith(backend):
         return "expected pod %s-*, got %s" % (backend, echo.get("pod"))
-    return compare_tls(want, echo, target)
+    return compare_tls(case.get("expectedRequest") or {}, echo, target)
 
 
 def compare_redirect(case, req, got, scheme):
