@@ -451,6 +451,22 @@ class Context:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def print_by_feature(results, feats, claimed):
+    """Per feature, the tests needing it and how they did (what to claim
+    in supportedFeatures: a feature whose tests all pass)."""
+    by = {}
+    for r in results:
+        for f in feats[r.name]:
+            by.setdefault(f, []).append(r)
+    print("\nBy feature (--assume-all; * = claimed today):")
+    for f in sorted(by):
+        rs = by[f]
+        bad = [r.name for r in rs if r.outcome != "PASS"]
+        print("%s %-50s %2d/%-2d pass%s" % (
+            "*" if f in claimed else " ", f, len(rs) - len(bad), len(rs),
+            ("  failing: " + ", ".join(bad)) if bad else ""))
+
+
 def preflight():
     replay.preflight()
     if os.geteuid() != 0:
@@ -475,6 +491,7 @@ def main():
     args = ap.parse_args()
     preflight()
     specs = load_specs(args.k)
+    feats = {s["name"]: s.get("features", []) for s in specs}
     known = load_known_failures()
     ctx = Context(args.consistency, args.v, args.assume_all)
     ok = True
@@ -482,12 +499,16 @@ def main():
     results = []
     try:
         for spec in specs:
+            began = time.monotonic()
             r = run_test(spec, ctx)
+            r.seconds = time.monotonic() - began
             results.append(r)
             label, good = replay.verdict(r, known)
             ok = ok and good
             detail = "\n    " + r.detail if r.outcome == "FAIL" else ""
-            print("%-52s %s%s" % (r.name, label, detail), flush=True)
+            took = " (%.0fs)" % r.seconds if r.seconds >= 1 else ""
+            print("%-52s %s%s%s" % (r.name, label, took, detail),
+                  flush=True)
             for g in r.groups:
                 t = totals.setdefault(g, {"PASS": 0, "FAIL": 0,
                                           "NOT-APPLICABLE": 0})
@@ -502,10 +523,14 @@ def main():
             print("%-22s %2d pass, %2d fail, %2d not applicable (of %d "
                   "replayed)" % (g, t["PASS"], t["FAIL"],
                                  t["NOT-APPLICABLE"], sum(t.values())))
+    if args.assume_all:
+        print_by_feature(results, feats, ctx.features)
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"name": r.name, "outcome": r.outcome,
-                        "detail": r.detail} for r in results], f, indent=1)
+                        "detail": r.detail, "features": feats[r.name],
+                        "seconds": round(r.seconds, 1)}
+                       for r in results], f, indent=1)
     if args.v:
         print("work directory kept in " + ctx.workdir)
     return 0 if ok else 1

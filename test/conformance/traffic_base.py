@@ -51,7 +51,6 @@ class Target:
         self.addr = addrs[0]["value"]
         self.listeners = gw["spec"].get("listeners") or [{}]
         self.port = self.listeners[0].get("port", 80)
-        self.protocol = self.listeners[0].get("protocol", "HTTP")
         self.docs = docs
         self.workdir = workdir
 
@@ -67,6 +66,13 @@ class Target:
             if li.get("name") == name:
                 return int(li["port"])
         raise Fail("replay error: no listener %s on the Gateway" % name)
+
+    def scheme_of(self, port):
+        """https when the listeners on that port terminate TLS."""
+        for li in self.listeners:
+            if int(li.get("port", 0)) == int(port):
+                return "https" if li.get("protocol") == "HTTPS" else "http"
+        return "http"
 
     def data(self, kind, ref, key):
         value = secret_data(find(self.docs, kind, ref)).get(key)

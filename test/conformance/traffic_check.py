@@ -368,9 +368,8 @@ def h2_errors():
 
 def run_http_case(case, target, deadline_s, pods):
     req = request_of(case)
-    scheme = req.get("scheme") or (
-        "https" if target.protocol == "HTTPS" else "http")
     port = int(req.get("port") or target.port)
+    scheme = req.get("scheme") or target.scheme_of(port)
     what = "%s %s%s" % (req.get("method") or "GET", req.get("host", ""),
                         req.get("path", "/"))
     if "expectFailure" in case:
@@ -417,8 +416,8 @@ def run_repeat(case, target):
     starts with its value."""
     r = case["repeat"]
     req = request_of({"request": r["request"]})
-    scheme = req.get("scheme") or "http"
     port = int(req.get("port") or target.port)
+    scheme = req.get("scheme") or target.scheme_of(port)
     name = r["podPrefixFromRequestHeader"].lower()
     for i in range(int(r.get("count", 1))):
         try:
@@ -576,8 +575,8 @@ def check_mirrors(case, req, pods, marks, deadline_s):
 def run_weights(case, target, pods):
     w = case["weights"]
     req = request_of({"request": w["request"]})
-    scheme = req.get("scheme") or "http"
     port = int(req.get("port") or target.port)
+    scheme = req.get("scheme") or target.scheme_of(port)
     total = int(w.get("requests", 500))
     tolerance = float(w.get("tolerance", 0.05))
     expected = w["expected"]
@@ -587,7 +586,7 @@ def run_weights(case, target, pods):
 
         def one(_i):
             try:
-                got = http_round_trip(target.addr, port, req, scheme)
+                got = round_trip(target, port, req, scheme)
             except (OSError, http.client.HTTPException) as e:
                 return "error " + type(e).__name__
             if got.status != 200 or not got.echo:
