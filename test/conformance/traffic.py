@@ -80,18 +80,21 @@ def place_gateways(docs, block):
 
 
 def one_tls_checks_ca(docs):
-    """The suite signs tls-checks-certificate and both
-    tls-passthrough-checks-certificate Secrets with the one CA of the
-    ConfigMap tls-checks-ca-certificate (TLSRoute clients trust it);
-    replay.Certs makes each self-signed, so the ConfigMap carries all
-    three certificates as its bundle."""
+    """The suite signs tls-checks-certificate, both
+    tls-passthrough-checks-certificate Secrets and
+    tls-checks-client-certificate with the one CA of the ConfigMap
+    tls-checks-ca-certificate (TLSRoute clients and the backend's client
+    verification trust it); replay.Certs makes each self-signed, so the
+    ConfigMap carries all of them as its bundle."""
     cm = find(docs, "ConfigMap",
               "gateway-conformance-infra/tls-checks-ca-certificate")
     bundle = cm["data"]["ca.crt"]
-    for ns in ("gateway-conformance-infra",
-               "gateway-conformance-app-backend"):
-        sec = secret_data(find(docs, "Secret",
-                               ns + "/tls-passthrough-checks-certificate"))
+    for ref in ("gateway-conformance-infra/"
+                "tls-passthrough-checks-certificate",
+                "gateway-conformance-app-backend/"
+                "tls-passthrough-checks-certificate",
+                "gateway-conformance-infra/tls-checks-client-certificate"):
+        sec = secret_data(find(docs, "Secret", ref))
         if sec["tls.crt"] not in bundle:
             bundle = bundle.rstrip("\n") + "\n" + sec["tls.crt"]
     cm["data"]["ca.crt"] = bundle
@@ -351,10 +354,10 @@ def run_test(spec, ctx):
     ctl = Controller(workdir, ctx.block)
     where = ""
     try:
+        one_tls_checks_ca(raw)
         pods, started = ctx.pods.ensure(raw)
         docs = replay.prepare(raw)
         place_gateways(docs, ctx.block)
-        one_tls_checks_ca(docs)
         wire_endpoints(docs, pods)
         patch_endpoint_slices(docs, pods, spec.get("patchEndpointSlices"))
         ctl.write(docs)

@@ -84,30 +84,37 @@ class Pod:
         self.argv = self.command()
 
     def mounted(self, path):
-        """A file under a Secret volumeMount, written out for the echo."""
+        """A file under a Secret or ConfigMap volumeMount, written out for
+        the echo (None when the volume or key does not exist)."""
         for vm in self.container.get("volumeMounts", []):
             mount = vm["mountPath"].rstrip("/") + "/"
             if not path.startswith(mount):
                 continue
             rel = path[len(mount):]
             for vol in self.tmpl["spec"].get("volumes", []):
-                if vol["name"] != vm["name"] or "secret" not in vol:
+                if vol["name"] != vm["name"]:
                     continue
-                sec = self.secrets.get((self.namespace,
-                                        vol["secret"]["secretName"]))
-                if sec is None:
-                    return None
+                if "secret" in vol:
+                    src = vol["secret"]
+                    data = self.secrets.get(("Secret", self.namespace,
+                                             src["secretName"]))
+                elif "configMap" in vol:
+                    src = vol["configMap"]
+                    data = self.secrets.get(("ConfigMap", self.namespace,
+                                             src["name"]))
+                else:
+                    continue
                 key = rel
-                for item in vol["secret"].get("items", []):
+                for item in src.get("items", []):
                     if item["path"] == rel:
                         key = item["key"]
-                data = sec.get(key)
-                if data is None:
+                value = (data or {}).get(key)
+                if value is None:
                     return None
                 os.makedirs(self.files, exist_ok=True)
                 out = os.path.join(self.files, rel.replace("/", "_"))
                 with open(out, "w") as f:
-                    f.write(data)
+                    f.write(value)
                 return out
         return None
 
@@ -217,9 +224,9 @@ class Pods:
     def ensure(self, docs):
         """The Pods of the Deployments in docs, started; returns them and
         the keys started for this call only."""
-        secrets = {(d["metadata"].get("namespace", "default"),
+        secrets = {(d["kind"], d["metadata"].get("namespace", "default"),
                     d["metadata"]["name"]): secret_data(d)
-                   for d in docs if d.get("kind") == "Secret"}
+                   for d in docs if d.get("kind") in ("Secret", "ConfigMap")}
         out = []
         started = []
         for d in docs:
