@@ -347,14 +347,16 @@ def run_test(spec, ctx):
                       "needs " + ", ".join(missing), groups)
     workdir = os.path.join(ctx.workdir, name)
     os.makedirs(workdir, exist_ok=True)
-    raw = replay.base_docs(ctx.certs)
+    base = replay.base_docs(ctx.certs)
+    raw = list(base)
     for m in test_manifests(spec):
         raw += replay.load_yaml_docs(os.path.join(replay.UPSTREAM, m))
     started = []
     ctl = Controller(workdir, ctx.block)
     where = ""
     try:
-        one_tls_checks_ca(raw)
+        one_tls_checks_ca(base)
+        ctx.pods.ensure(base)      # the base Pods live as long as the run
         pods, started = ctx.pods.ensure(raw)
         docs = replay.prepare(raw)
         place_gateways(docs, ctx.block)
