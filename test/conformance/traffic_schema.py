@@ -25,7 +25,8 @@ UPSTREAM = os.environ.get("GATEWAY_API_CONFORMANCE",
                           os.path.join(HERE, "upstream"))
 
 TOP_KEYS = {"name", "source", "features", "groups", "manifests", "gateway",
-            "routes", "cases", "steps", "not_replayed"}
+            "routes", "cases", "steps", "not_replayed",
+            "patchEndpointSlices"}
 REQUIRED_TOP = ("name", "source", "features", "groups", "gateway", "cases")
 GROUPS = {"GATEWAY-HTTP core", "GATEWAY-HTTP extended", "GATEWAY-GRPC core",
           "GATEWAY-GRPC extended", "GATEWAY-TLS core",
