@@ -50,9 +50,9 @@ import replay  # noqa: E402  (the manifest builder, not copied)
 from traffic_base import (START_DEADLINE, Fail, Target,  # noqa: E402
                           find, secret_data)
 import traffic_l4  # noqa: E402
-from traffic_check import (run_grpc_case, run_grpc_weights,  # noqa: E402
-                           run_http_case, run_repeat, run_websocket,
-                           run_weights)
+from traffic_check import (run_http_case, run_repeat,  # noqa: E402
+                           run_websocket, run_weights)
+from traffic_grpc import run_grpc_case, run_grpc_weights  # noqa: E402
 from traffic_pods import (GW_HOSTS, Pods, lock_block,  # noqa: E402
                           patch_endpoint_slices, wire_endpoints)
 
