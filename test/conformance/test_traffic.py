@@ -16,11 +16,13 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import traffic  # noqa: E402
+import traffic_schema  # noqa: E402
 
 SPECS = traffic.load_specs()
 KNOWN = traffic.load_known_failures()
-CASE_KINDS = {"request", "weights", "grpc", "grpcWeights", "tls", "tcp",
-              "udp", "subtest"}
+CASE_KINDS = {"request", "weights", "grpc", "grpcWeights", "repeat",
+              "websocket", "tcp", "tcpRepeat", "tcpWeights", "tlsReject",
+              "udp", "udpWeights", "subtest"}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,13 @@ def test_traffic(spec, ctx, request):
 def test_known_failures_name_real_tests():
     names = {s["name"] for s in SPECS}
     assert set(KNOWN) <= names, sorted(set(KNOWN) - names)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s["name"] for s in SPECS])
+def test_data_file_is_well_formed(spec):
+    """Known keys and one case kind per case (traffic_schema.py)."""
+    problems = traffic_schema.check_spec(spec, spec["name"] + ".yaml")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["name"] for s in SPECS])
