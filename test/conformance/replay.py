@@ -110,7 +110,8 @@ class Certs:
             return self.made[name]
         key = os.path.join(self.dir, name + ".key")
         crt = os.path.join(self.dir, name + ".crt")
-        san = ",".join("DNS:" + h for h in hosts)
+        san = ",".join(("URI:" if "://" in h else "DNS:") + h
+                       for h in hosts)
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
                 "-keyout", key, "-out", crt, "-days", "365",
                 "-subj", "/O=gateway-api-conformance/CN=" + hosts[0],
@@ -150,7 +151,8 @@ def programmatic_objects(certs):
         (infra, "tls-validity-checks-certificate",
          ["*", "*.org", "*.wildcard.org"]),
         (infra, "tls-checks-certificate",
-         ["abc.example.com", "other.example.com"]),
+         ["abc.example.com", "spiffe://abc.example.com/test-identity",
+          "other.example.com"]),
         (infra, "tls-passthrough-checks-certificate", ["abc.example.com"]),
         (app, "tls-passthrough-checks-certificate", ["abc.example.com"]),
         (infra, "tls-terminate-checks-certificate", ["tls.example.com"]),

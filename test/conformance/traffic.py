@@ -81,7 +81,8 @@ def place_gateways(docs, block):
 
 def one_tls_checks_ca(docs):
     """The suite signs tls-checks-certificate, both
-    tls-passthrough-checks-certificate Secrets and
+    tls-passthrough-checks-certificate Secrets,
+    tls-terminate-checks-certificate and
     tls-checks-client-certificate with the one CA of the ConfigMap
     tls-checks-ca-certificate (TLSRoute clients and the backend's client
     verification trust it); replay.Certs makes each self-signed, so the
@@ -93,6 +94,7 @@ def one_tls_checks_ca(docs):
                 "tls-passthrough-checks-certificate",
                 "gateway-conformance-app-backend/"
                 "tls-passthrough-checks-certificate",
+                "gateway-conformance-infra/tls-terminate-checks-certificate",
                 "gateway-conformance-infra/tls-checks-client-certificate"):
         sec = secret_data(find(docs, "Secret", ref))
         if sec["tls.crt"] not in bundle:
