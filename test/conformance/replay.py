@@ -842,6 +842,44 @@ def chk_GatewayStatusMustHaveAddresses(st, a):
                        % (ref, want, got or "none"))
 
 
+INFRA_KINDS = ("ServiceAccount", "Pod", "Service")
+GATEWAY_NAME_LABEL = GROUP + "/gateway-name"
+
+
+def chk_GatewayInfrastructureMustBePropagated(st, a):
+    """Not a helpers.go helper: what gateway-infrastructure.go requires of
+    the resources generated for the Gateway: at least one ServiceAccount,
+    Pod or Service in its namespace labelled gateway-name=<Gateway>, and
+    the first of each kind carrying spec.infrastructure's labels and
+    annotations.  Generated resources are looked for in what the
+    controller outputs (`ngx-gateway status`)."""
+    ref = a["gateway"]
+    ns, _, name = ref.rpartition("/")
+    infra = find_doc(st.docs, "Gateway", ref).get("spec", {}).get(
+        "infrastructure") or {}
+    found = False
+    for kind in INFRA_KINDS:
+        items = [i for (k, n, _), i in sorted(st.status.items())
+                 if k == kind and n == ns and
+                 (i.get("metadata", {}).get("labels") or {})
+                 .get(GATEWAY_NAME_LABEL) == name]
+        if not items:
+            continue
+        found = True
+        md = items[0].get("metadata", {})
+        for field in ("labels", "annotations"):
+            have = md.get(field) or {}
+            missing = {k: v for k, v in (infra.get(field) or {}).items()
+                       if have.get(k) != v}
+            if missing:
+                raise Mismatch("%s %s/%s: %s %s missing" % (
+                    kind, ns, md.get("name"), field, missing))
+    if not found:
+        raise Mismatch("no ServiceAccount, Pod or Service labelled %s=%s "
+                       "in %s among the controller's objects"
+                       % (GATEWAY_NAME_LABEL, name, ns))
+
+
 def chk_GatewayAndRoutesMustBeAccepted(st, a, kind=None):
     """WaitForGatewayAddress (an address with a type, Gateway conditions at
     the latest generation), then RoutesAndParentMustBeAccepted: each route
