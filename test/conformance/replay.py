@@ -207,6 +207,34 @@ def endpoint_slice(svc, index):
                            "conditions": {"ready": True}}]}
 
 
+# The address pools a caller gives the suite (UsableNetworkAddresses /
+# UnusableNetworkAddresses) for GatewayStaticAddresses.  Standalone, every
+# 127/8 address is local and can be bound; 192.0.2.1 (TEST-NET-1, RFC 5737)
+# is on no interface of this host.
+USABLE_ADDRESSES = [{"type": "IPAddress", "value": "127.0.1.240"}]
+UNUSABLE_ADDRESSES = [{"type": "IPAddress", "value": "192.0.2.1"}]
+FAKE_ADDRESS_TYPE = "test/fake-invalid-type"
+
+
+def overlay_static_addresses(spec):
+    """The Applier's address overlay (utils/kubernetes/apply.go
+    prepareGateway): when spec.addresses holds PLACEHOLDER_USABLE_ADDRS /
+    PLACEHOLDER_UNUSABLE_ADDRS, it becomes the test/fake-invalid-type
+    entries, then the unusable pool, then the usable pool."""
+    addrs = spec.get("addresses") or []
+    values = {a.get("value") for a in addrs}
+    usable = "PLACEHOLDER_USABLE_ADDRS" in values
+    unusable = "PLACEHOLDER_UNUSABLE_ADDRS" in values
+    if not usable and not unusable:
+        return
+    out = [a for a in addrs if a.get("type") == FAKE_ADDRESS_TYPE]
+    if unusable:
+        out += copy.deepcopy(UNUSABLE_ADDRESSES)
+    if usable:
+        out += copy.deepcopy(USABLE_ADDRESSES)
+    spec["addresses"] = out
+
+
 def prepare(docs):
     """Apply what the suite's Applier does, plus the harness emulation:
     Deployments become EndpointSlices, every Gateway gets its own address,
@@ -224,6 +252,7 @@ def prepare(docs):
         if kind == "Gateway":
             spec = doc.setdefault("spec", {})
             spec["gatewayClassName"] = GATEWAY_CLASS
+            overlay_static_addresses(spec)
             if not spec.get("addresses"):
                 # In a cluster each Gateway gets its own address; standalone
                 # Gateways without spec.addresses would all share the
@@ -795,6 +824,60 @@ def chk_WaitForGatewayAddress(st, a):
     if not any(x.get("type") for x in addrs):
         raise Mismatch("Gateway %s: no status.addresses entry with a type"
                        % ref)
+
+
+def chk_GatewayStatusMustHaveAddresses(st, a):
+    """Not a helpers.go helper: the require.Len / require.Equal that
+    gateway-static-addresses.go makes on the Gateway it fetched, here
+    status.addresses equal to the expected list (type and value, in
+    order).  `usable: true` stands for the usable pool the caller gives
+    the suite (USABLE_ADDRESSES)."""
+    ref = a["gateway"]
+    gw = gw_conds_latest(st, ref)
+    want = USABLE_ADDRESSES if a.get("usable") else a["addresses"]
+    got = [{"type": x.get("type"), "value": x.get("value")}
+           for x in gw.get("status", {}).get("addresses") or []]
+    if got != want:
+        raise Mismatch("Gateway %s: expected status.addresses %s, got %s"
+                       % (ref, want, got or "none"))
+
+
+INFRA_KINDS = ("ServiceAccount", "Pod", "Service")
+GATEWAY_NAME_LABEL = GROUP + "/gateway-name"
+
+
+def chk_GatewayInfrastructureMustBePropagated(st, a):
+    """Not a helpers.go helper: what gateway-infrastructure.go requires of
+    the resources generated for the Gateway: at least one ServiceAccount,
+    Pod or Service in its namespace labelled gateway-name=<Gateway>, and
+    the first of each kind carrying spec.infrastructure's labels and
+    annotations.  Generated resources are looked for in what the
+    controller outputs (`ngx-gateway status`)."""
+    ref = a["gateway"]
+    ns, _, name = ref.rpartition("/")
+    infra = find_doc(st.docs, "Gateway", ref).get("spec", {}).get(
+        "infrastructure") or {}
+    found = False
+    for kind in INFRA_KINDS:
+        items = [i for (k, n, _), i in sorted(st.status.items())
+                 if k == kind and n == ns and
+                 (i.get("metadata", {}).get("labels") or {})
+                 .get(GATEWAY_NAME_LABEL) == name]
+        if not items:
+            continue
+        found = True
+        md = items[0].get("metadata", {})
+        for field in ("labels", "annotations"):
+            have = md.get(field) or {}
+            missing = {k: v for k, v in (infra.get(field) or {}).items()
+                       if have.get(k) != v}
+            if missing:
+                raise Mismatch("%s %s/%s: %s %s missing" % (
+                    kind, ns, md.get("name"), field, missing))
+    if not found:
+        raise Mismatch("no ServiceAccount, Pod or Service labelled %s=%s "
+                       "in %s among the controller's objects"
+                       % (GATEWAY_NAME_LABEL, name, ns))
 
 
 def chk_GatewayAndRoutesMustBeAccepted(st, a, kind=None):
