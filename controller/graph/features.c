@@ -17,11 +17,13 @@ const char *const  gw_supported_features[] = {
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
     "Gateway",
+    "GatewayAddressEmpty",
     "GatewayBackendClientCertificate",
     "GatewayFrontendClientCertificateValidation",
     "GatewayFrontendClientCertificateValidationInsecureFallback",
     "GatewayHTTPListenerIsolation",
     "GatewayHTTPSListenerDetectMisdirectedRequests",
+    "GatewayPort8080",
     "HTTPRoute",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
@@ -31,9 +33,11 @@ const char *const  gw_supported_features[] = {
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
     "HTTPRouteCORS",
+    "HTTPRouteDestinationPortMatching",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
     "HTTPRouteNamedRouteRule",
+    "HTTPRouteParentRefPort",
     "HTTPRoutePathRedirect",
     "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
@@ -58,11 +62,12 @@ const char *const  gw_supported_features[] = {
  * Each is listed because every upstream test that needs it passes here:
  * the status replay (make conformance: test/conformance/replay.py) and the
  * traffic replay (test/conformance/traffic.py, a real nginx and echo
- * backends), --assume-all included.  Not listed although partly done:
- * GatewayPort8080 and HTTPRouteParentRefPort (a status-only test each not
- * replayed yet), GatewayStaticAddresses, GatewayAddressEmpty,
- * GatewayInfrastructurePropagation, GRPCRouteNamedRouteRule,
- * HTTPRouteDestinationPortMatching and the experimental retry features
+ * backends), --assume-all included.  Not listed:
+ * GatewayStaticAddresses (an unusable address is not reported
+ * AddressNotUsable: the graph takes spec.addresses[0] as given),
+ * GatewayInfrastructurePropagation (no per-Gateway Pods or Services to
+ * carry the labels), GRPCRouteNamedRouteRule (its requests are not
+ * replayed yet) and the experimental retry features
  * (HTTPRouteRetryBackendTimeout, HTTPRouteRetryConnectionError).
  */
 
