@@ -270,23 +270,27 @@ def _lock_block(block):
 def allocate_net():
     """A block of addresses nobody else uses: (net, lock fd).
 
-    Not used earlier in this session, not locked by another test process,
-    and nothing listening on its addresses (a demo, a stray backend).
+    Preferably not used earlier in this session; not locked by another
+    test process, and nothing listening on its addresses (a demo, a stray
+    backend).
     Block 0 (127.0.0.*, the demo's) is never used.
     """
     first = (os.getpid() * 37) % 200
-    for i in range(200):
-        block = 20 + (first + i) % 200
-        if block in _used_blocks:
-            continue
-        fd = _lock_block(block)
-        if fd is None:
-            continue
-        net = Net(block)
-        if all(_bindable(a, p) for a, p in net.binds()):
-            _used_blocks.add(block)
-            return net, fd
-        os.close(fd)
+    # blocks this session has not used first (nothing of an earlier test
+    # lingers there); once all were used, any block free again
+    for reuse in (False, True):
+        for i in range(200):
+            block = 20 + (first + i) % 200
+            if (block in _used_blocks) != reuse:
+                continue
+            fd = _lock_block(block)
+            if fd is None:
+                continue
+            net = Net(block)
+            if all(_bindable(a, p) for a, p in net.binds()):
+                _used_blocks.add(block)
+                return net, fd
+            os.close(fd)
     pytest.fail("no free block of loopback addresses 127.0.20-219.*")
 
 
