@@ -16,6 +16,7 @@ const char *const  gw_supported_features[] = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
+    "GRPCRouteNamedRouteRule",
     "Gateway",
     "GatewayAddressEmpty",
     "GatewayBackendClientCertificate",
@@ -66,8 +67,7 @@ const char *const  gw_supported_features[] = {
  * GatewayStaticAddresses (an unusable address is not reported
  * AddressNotUsable: the graph takes spec.addresses[0] as given),
  * GatewayInfrastructurePropagation (no per-Gateway Pods or Services to
- * carry the labels), GRPCRouteNamedRouteRule (its requests are not
- * replayed yet) and the experimental retry features
+ * carry the labels), and the experimental retry features
  * (HTTPRouteRetryBackendTimeout, HTTPRouteRetryConnectionError).
  */
 
