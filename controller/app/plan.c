@@ -56,6 +56,8 @@ gw_plan_build(gw_plan_t *p, const gw_store_t *store,
     gc.controller_name = conf->controller_name;
     gc.default_address = conf->default_address;
     gc.served_secrets = served_secrets;
+    /* an address this host does not have is never listened on */
+    gc.addr_usable = gw_addr_host_has;
 
     p->graph = gw_graph_build(&p->arena, store, &gc);
     p->dp = gw_dataplane_build(&p->arena, p->graph, conf->port_offset);

@@ -317,37 +317,6 @@ gw_gateway_conflicts(gw_graph_t *g, gw_ggateway_t *gw)
 }
 
 
-static void
-gw_gateway_address(gw_graph_t *g, gw_ggateway_t *gw)
-{
-    const gw_address_t  *addr;
-
-    gw->address = g->default_address;
-
-    if (gw->obj->u.gateway.naddresses == 0) {
-        return;
-    }
-
-    addr = &gw->obj->u.gateway.addresses[0];
-
-    if (addr->value == NULL || addr->value[0] == '\0') {
-        return;
-    }
-
-    if (strcmp(addr->type, "IPAddress") == 0 && gw_valid_ip(addr->value, NULL))
-    {
-        gw->address = addr->value;
-        return;
-    }
-
-    gw->address = NULL;
-    gw_conds_set(&gw->conds, "Accepted", 0, "UnsupportedAddress",
-                 gw_arena_printf(g->arena, "address %s %s is not supported: "
-                     "only IPAddress values can be used in standalone mode",
-                     addr->type, addr->value));
-}
-
-
 /*
  * Two Gateways cannot serve the same address and port: the one that came
  * first (oldest, then namespace/name) keeps it.
@@ -548,7 +517,23 @@ gw_gateway_summary(gw_graph_t *g, gw_ggateway_t *gw)
 
     served = gw_gateway_served(g, gw, &why);
 
-    if (served > 0) {
+    if (gw->address == NULL) {
+        /* every spec.addresses entry is unusable: nothing is served */
+        for (i = 0; i < gw->nlisteners; i++) {
+            if (gw->listeners[i].accepted) {
+                gw_conds_set(&gw->listeners[i].conds, "Programmed", 0,
+                             "Pending", "the Gateway has no usable "
+                             "address");
+            }
+        }
+    }
+
+    if (gw->address_unusable != NULL && served > 0) {
+        gw_conds_set(&gw->conds, "Programmed", 0, "AddressNotUsable",
+                     gw->address == NULL ? gw->address_unusable
+                     : gw_arena_printf(g->arena, "%s (served at %s only)",
+                                       gw->address_unusable, gw->address));
+    } else if (served > 0) {
         gw_conds_set(&gw->conds, "Programmed", 1, "Programmed",
                      why == NULL ? "Gateway is programmed"
                      : gw_arena_printf(g->arena, "Gateway is programmed; "

@@ -169,6 +169,8 @@ gw_graph_build(gw_arena_t *a, const gw_store_t *store,
     g->controller_name = conf->controller_name;
     g->default_address = conf->default_address;
     g->served_secrets = conf->served_secrets;
+    g->addr_usable = conf->addr_usable != NULL ? conf->addr_usable
+                                               : gw_addr_host_has;
 
     gw_graph_classes(g, store);
     gw_graph_gateways(g, store);

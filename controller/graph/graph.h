@@ -91,7 +91,11 @@ struct gw_ggateway_s {
     const gw_obj_t   *obj;
     gw_gclass_t      *cls;
     int               accepted;
-    const char       *address;        /* where its listeners bind */
+    const char       *address;        /* where its listeners bind, NULL:
+                                         nowhere (graph/address.c) */
+    const char       *address_unusable; /* spec.addresses this host cannot
+                                         serve (AddressNotUsable), or
+                                         NULL */
     /*
      * listeners[0 .. nown) are the Gateway's own; the rest come from the
      * ListenerSets it admits, in precedence order (graph/listenerset.c).
@@ -204,10 +208,20 @@ typedef struct {
     gw_ptrs_t        ancestors;       /* gw_ggateway_t *, graph order */
 } gw_gpolicy_t;
 
+/*
+ * Whether this host can serve (bind) the IP literal ip: 1 or 0.  The
+ * default, gw_addr_host_has(), reads the interface addresses; tests pass
+ * their own so that the result does not depend on the machine.
+ */
+typedef int (*gw_addr_usable_pt)(const char *ip);
+
+int gw_addr_host_has(const char *ip);
+
 typedef struct {
     gw_arena_t     *arena;
     const char     *controller_name;
     const char     *default_address;
+    gw_addr_usable_pt addr_usable;    /* see gw_graph_conf_t */
     gw_ptrs_t       classes;          /* gw_gclass_t * */
     gw_ptrs_t       gateways;         /* gw_ggateway_t * */
     gw_ptrs_t       routes;           /* gw_groute_t * */
@@ -227,6 +241,7 @@ typedef struct {
      * it served, so a bad edit never takes HTTPS down.
      */
     const gw_store_t  *served_secrets;
+    gw_addr_usable_pt  addr_usable;   /* NULL: gw_addr_host_has */
 } gw_graph_conf_t;
 
 gw_graph_t *gw_graph_build(gw_arena_t *a, const gw_store_t *store,
@@ -249,6 +264,13 @@ void gw_route_drop_rule(gw_graph_t *g, gw_groute_t *r, const gw_grule_t *gr);
 const char *gw_match_kv_check(gw_graph_t *g, const gw_kv_match_t *kv,
     size_t n, int header);
 void gw_route_rules_other(gw_graph_t *g, gw_groute_t *r);
+
+/*
+ * The address a Gateway is served at, from spec.addresses (address.c):
+ * sets gw->address and gw->address_unusable, or refuses the Gateway
+ * (Accepted False, UnsupportedAddress).
+ */
+void gw_gateway_address(gw_graph_t *g, gw_ggateway_t *gw);
 
 /* A listener's checks of its own (gateway.c). */
 void gw_listener_check(gw_graph_t *g, gw_glistener_t *l,

@@ -67,6 +67,17 @@ gw_test_load(gw_store_t *s, const char *yaml)
 }
 
 
+/*
+ * The host of the unit tests, whatever machine runs them: it has every
+ * address but those of 192.0.2.0/24 (TEST-NET-1, never assigned).
+ */
+static __attribute__((unused)) int
+gw_test_addr_usable(const char *ip)
+{
+    return strncmp(ip, "192.0.2.", 8) != 0;
+}
+
+
 static __attribute__((unused)) gw_graph_t *
 gw_test_graph(gw_arena_t *a, const gw_store_t *s)
 {
@@ -75,6 +86,7 @@ gw_test_graph(gw_arena_t *a, const gw_store_t *s)
     memset(&conf, 0, sizeof(conf));
     conf.controller_name = GW_TEST_CONTROLLER;
     conf.default_address = "127.0.0.1";
+    conf.addr_usable = gw_test_addr_usable;
 
     return gw_graph_build(a, s, &conf);
 }
