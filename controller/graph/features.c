@@ -25,6 +25,7 @@ const char *const  gw_supported_features[] = {
     "GatewayHTTPListenerIsolation",
     "GatewayHTTPSListenerDetectMisdirectedRequests",
     "GatewayPort8080",
+    "GatewayStaticAddresses",
     "HTTPRoute",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
@@ -64,8 +65,6 @@ const char *const  gw_supported_features[] = {
  * the status replay (make conformance: test/conformance/replay.py) and the
  * traffic replay (test/conformance/traffic.py, a real nginx and echo
  * backends), --assume-all included.  Not listed:
- * GatewayStaticAddresses (an unusable address is not reported
- * AddressNotUsable: the graph takes spec.addresses[0] as given),
  * GatewayInfrastructurePropagation (no per-Gateway Pods or Services to
  * carry the labels), and the experimental retry features
  * (HTTPRouteRetryBackendTimeout, HTTPRouteRetryConnectionError).
