@@ -2,6 +2,7 @@
  * ngx-gateway: running nginx: test, start, reload, confirm, restore.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -290,12 +291,46 @@ gw_nginx_log_reason(gw_runtime_t *rt, off_t offset, gw_err_t *err,
 }
 
 
+/*
+ * Removes the unix sockets a previous nginx left in STATE_DIR/run: nginx
+ * unlinks them when it exits cleanly, but not when its start failed half
+ * way (a port in use: the sockets bound before it stay), and a fresh
+ * start cannot bind over them.  Called only when no nginx of ours runs.
+ */
+static void
+gw_nginx_unlink_sockets(gw_runtime_t *rt)
+{
+    DIR            *dir;
+    char            path[4096];
+    struct stat     st;
+    struct dirent  *e;
+
+    snprintf(path, sizeof(path), "%s/run", rt->state_dir);
+
+    dir = opendir(path);
+    if (dir == NULL) {
+        return;
+    }
+
+    while ((e = readdir(dir)) != NULL) {
+        snprintf(path, sizeof(path), "%s/run/%s", rt->state_dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+            unlink(path);
+        }
+    }
+
+    closedir(dir);
+}
+
+
 static int
 gw_nginx_start(gw_runtime_t *rt, gw_err_t *err)
 {
     int    fd;
     char   prefix[4096], conf[4096], out[4096];
     pid_t  pid;
+
+    gw_nginx_unlink_sockets(rt);
 
     snprintf(prefix, sizeof(prefix), "%s/", rt->state_dir);
     snprintf(conf, sizeof(conf), "%s/" GW_FILE_MAIN, rt->state_dir);

@@ -7,20 +7,19 @@ The controller listens on a free port of 127.0.0.1 (--admin-address
 
 import http.client
 import re
+import socket
 import subprocess
 
-from conftest import START_DEADLINE, wait_for
+import pytest
+
+from conftest import GW_PORT, START_DEADLINE, wait_for
 
 MARIO = "<title>Super Mario</title>"
 TETRIS = "<title>Tetris</title>"
 
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# TEST-NET-1: not an address of this machine, so nginx cannot listen
-# there (`nginx -t` refuses the configuration).
-FOREIGN = "192.0.2.1"
-
-ARCADE = f"""\
+ARCADE = """\
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata:
@@ -30,12 +29,25 @@ spec:
   gatewayClassName: nginx-gateway
   addresses:
   - type: IPAddress
-    value: {FOREIGN}
+    value: {addr}
   listeners:
   - name: web
     port: 80
     protocol: HTTP
 """
+
+
+@pytest.fixture
+def busy(stack):
+    """An address of the test's block whose port 80 (+offset) another
+    process holds, so that nginx cannot listen there: the controller
+    cannot know it (`nginx -t` passes), the reload fails."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((stack.net.gw2, GW_PORT))
+    s.listen(1)
+    yield stack.net.gw2
+    s.close()
 
 
 def admin_port(c):
@@ -85,7 +97,7 @@ def start(stack):
     return c, admin_port(c)
 
 
-def test_not_ready_until_a_configuration_is_live(stack):
+def test_not_ready_until_a_configuration_is_live(stack, busy):
     """A Gateway nginx cannot listen for: alive, not ready, and /readyz
     says why; once fixed, ready."""
     m = stack.manifests
@@ -93,8 +105,8 @@ def test_not_ready_until_a_configuration_is_live(stack):
     m.write("gateway.yaml", gw.replace(
         "spec:\n  gatewayClassName: nginx-gateway\n  listeners:",
         f"spec:\n  gatewayClassName: nginx-gateway\n  addresses:\n"
-        f"  - type: IPAddress\n    value: {FOREIGN}\n  listeners:", 1))
-    assert FOREIGN in m.read("gateway.yaml")
+        f"  - type: IPAddress\n    value: {busy}\n  listeners:", 1))
+    assert busy in m.read("gateway.yaml")
     stack.serve("mario")
     c = stack.start_controller("--admin-address", "127.0.0.1:0", wait=False)
     port = admin_port(c)
@@ -104,7 +116,7 @@ def test_not_ready_until_a_configuration_is_live(stack):
              timeout=START_DEADLINE, what="the configuration rejected")
     code, _, body = admin(port, "/readyz")
     assert code == 503, body
-    assert "not ready" in body and FOREIGN in body, body
+    assert "not ready" in body and busy in body, body
     code, _, body = admin(port, "/healthz")
     assert (code, body) == (200, "ok\n")
     assert metric(port, "ngx_gateway_reload_failures_total") >= 1
@@ -115,7 +127,7 @@ def test_not_ready_until_a_configuration_is_live(stack):
     stack.wait_get("/mario", 200, MARIO)
 
 
-def test_metrics_count_reloads_and_failures(stack):
+def test_metrics_count_reloads_and_failures(stack, busy):
     c, port = start(stack)
     code, headers, text = admin(port, "/metrics")
     assert code == 200
@@ -136,7 +148,7 @@ def test_metrics_count_reloads_and_failures(stack):
     # last good configuration serves)
     failures = metric(port, "ngx_gateway_reload_failures_total",
                       required=False)
-    m.write("arcade.yaml", ARCADE)
+    m.write("arcade.yaml", ARCADE.format(addr=busy))
     wait_for(lambda: metric(port, "ngx_gateway_reload_failures_total")
              > failures, what="ngx_gateway_reload_failures_total increased")
     code, _, body = admin(port, "/readyz")
@@ -149,7 +161,7 @@ def test_metrics_count_reloads_and_failures(stack):
     text = c.status("describe")
     assert "Kind:         DataPlane" in text, text
     assert "refused: the previous configuration serves" in text, text
-    assert FOREIGN in text, text
+    assert busy in text, text
     st = c.status("json")
     route = [i for i in st["items"] if i["kind"] == "HTTPRoute"][0]
     prog = [x for x in route["status"]["parents"][0]["conditions"]

@@ -17,7 +17,7 @@ import pytest
 
 import kubeclient
 from conftest import CRDS
-from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, MARIO,
+from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, GW_PORT, MARIO,
                         PORT_OFFSET, TETRIS, cond, our_parent, wait_for)
 from ctlfixture import built, kube, net, net2, procs  # noqa: F401
 from ctlfixture import write_kubeconfig
@@ -366,17 +366,28 @@ def status_or_list_failures(c):
 
 # ------------------------------------------------------------ 8. Events
 
-# TEST-NET-1: no interface of this machine has it, so nginx cannot bind
-# there and `nginx -t` refuses the configuration, made of valid objects.
-FOREIGN = "192.0.2.1"
+def arcade(addr):
+    """A second Gateway on addr (valid objects; nginx cannot listen there
+    while `busy` holds the port: `nginx -t` passes, the reload fails)."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "arcade-gateway", "namespace": "default"},
+        "spec": {"gatewayClassName": "nginx-gateway",
+                 "addresses": [{"type": "IPAddress", "value": addr}],
+                 "listeners": [{"name": "web", "port": 80,
+                                "protocol": "HTTP"}]}}
 
-ARCADE = {
-    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-    "metadata": {"name": "arcade-gateway", "namespace": "default"},
-    "spec": {"gatewayClassName": "nginx-gateway",
-             "addresses": [{"type": "IPAddress", "value": FOREIGN}],
-             "listeners": [{"name": "web", "port": 80,
-                            "protocol": "HTTP"}]}}
+
+@pytest.fixture
+def busy(kube):
+    """An address of the test's block whose port 80 (+offset) another
+    process holds."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((kube.net.gw2, GW_PORT))
+    s.listen(1)
+    yield kube.net.gw2
+    s.close()
 
 
 def reload_failed_events(kube, gateway):
@@ -386,7 +397,7 @@ def reload_failed_events(kube, gateway):
             if e["reason"] == "ReloadFailed"]
 
 
-def test_rejected_configuration_is_an_event_on_the_gateway(kube):
+def test_rejected_configuration_is_an_event_on_the_gateway(kube, busy):
     """A configuration nginx refuses: the last good one keeps serving,
     the Gateways get a Warning Event ReloadFailed (`kubectl get events`)
     and Programmed=False; once fixed, Programmed=True again."""
@@ -396,16 +407,16 @@ def test_rejected_configuration_is_an_event_on_the_gateway(kube):
     kube.wait_get("/mario", 200, MARIO)
     failures = c.metric("ngx_gateway_reload_failures_total")
 
-    arcade = kube.client.create(ARCADE)
+    created = kube.client.create(arcade(busy))
     events = wait_for(lambda: reload_failed_events(kube, "arcade-gateway"),
                       timeout=DEADLINE,
                       what="a ReloadFailed Event on arcade-gateway")
     ev = events[0]
     assert ev["type"] == "Warning", ev
     assert ev["regarding"]["kind"] == "Gateway", ev
-    assert ev["regarding"]["uid"] == arcade["metadata"]["uid"], ev
+    assert ev["regarding"]["uid"] == created["metadata"]["uid"], ev
     assert ev["reportingController"] == CONTROLLER, ev
-    assert FOREIGN in ev["note"], ev
+    assert busy in ev["note"], ev
     wait_for(lambda: reload_failed_events(kube, "game-gateway"),
              timeout=DEADLINE, what="a ReloadFailed Event on game-gateway")
 
@@ -424,12 +435,12 @@ def programmed(kube, name):
     return cond(gw["status"]["conditions"], "Programmed")["status"]
 
 
-def test_undoing_a_rejected_change_programs_again(kube):
+def test_undoing_a_rejected_change_programs_again(kube, busy):
     kube.serve_games()
     kube.apply_games()
     kube.controller()
     kube.wait_get("/mario", 200, MARIO)
-    kube.client.create(ARCADE)
+    kube.client.create(arcade(busy))
     wait_for(lambda: programmed(kube, "game-gateway") == "False",
              timeout=DEADLINE, what="game-gateway Programmed=False")
 
