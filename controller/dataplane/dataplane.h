@@ -192,6 +192,8 @@ typedef struct gw_dp_cert_s {
  * builders both make theirs with it (the same content, the same file).
  */
 gw_dp_cert_t *gw_dp_cert_read(gw_arena_t *a, const gw_obj_t *secret);
+gw_dp_cert_t *gw_dp_cert_once(gw_arena_t *a, gw_map_t *seen, gw_ptrs_t *files,
+    gw_dp_cert_t *c);
 gw_dp_cert_t *gw_dp_client_ca_make(gw_arena_t *a, const gw_glistener_t *l);
 
 typedef struct {

@@ -304,37 +304,11 @@ gw_dp_stream_fill(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
 }
 
 
-static gw_dp_cert_t *gw_dp_stream_file(gw_dp_stream_ctx_t *ctx,
-    gw_dp_cert_t *c);
-
-
-/* The certificate file of a Secret, once per file. */
-static gw_dp_cert_t *
-gw_dp_stream_cert(gw_dp_stream_ctx_t *ctx, const gw_obj_t *secret)
-{
-    return gw_dp_stream_file(ctx, gw_dp_cert_read(ctx->a, secret));
-}
-
-
-/* File c of stream{}: the one already made for its content, or c. */
+/* File c of stream{}, once per content (see gw_dp_cert_once). */
 static gw_dp_cert_t *
 gw_dp_stream_file(gw_dp_stream_ctx_t *ctx, gw_dp_cert_t *c)
 {
-    gw_dp_cert_t  *have;
-
-    if (c == NULL) {
-        return NULL;
-    }
-
-    have = gw_map_get(&ctx->certs, c->file);
-    if (have != NULL) {
-        return have;
-    }
-
-    gw_map_put(&ctx->certs, c->file, c);
-    gw_ptrs_push(ctx->a, &ctx->s->certs, c);
-
-    return c;
+    return gw_dp_cert_once(ctx->a, &ctx->certs, &ctx->s->certs, c);
 }
 
 
@@ -371,7 +345,8 @@ gw_dp_stream_certs(gw_dp_stream_ctx_t *ctx, gw_dp_stream_server_t *sv,
         }
 
         for (j = 0; j < gl->nsecrets; j++) {
-            c = gw_dp_stream_cert(ctx, gl->secrets[j]);
+            c = gw_dp_stream_file(ctx, gw_dp_cert_read(ctx->a,
+                                                       gl->secrets[j]));
             if (c == NULL) {
                 continue;
             }

@@ -86,9 +86,14 @@ gw_dp_cert_make(gw_arena_t *a, const char *pem, size_t len, const char *what)
 }
 
 
-/* The file c of the data plane: the one already made for it, or c. */
-static gw_dp_cert_t *
-gw_dp_cert_add(gw_dp_ctx_t *ctx, gw_dp_cert_t *c)
+/*
+ * File c once among the files of a data plane (seen: file name -> file,
+ * files: the list the runtime writes): the one already made for the same
+ * content, or c, added.  NULL stays NULL.
+ */
+gw_dp_cert_t *
+gw_dp_cert_once(gw_arena_t *a, gw_map_t *seen, gw_ptrs_t *files,
+    gw_dp_cert_t *c)
 {
     gw_dp_cert_t  *have;
 
@@ -96,15 +101,23 @@ gw_dp_cert_add(gw_dp_ctx_t *ctx, gw_dp_cert_t *c)
         return NULL;
     }
 
-    have = gw_map_get(&ctx->certs, c->file);
+    have = gw_map_get(seen, c->file);
     if (have != NULL) {
         return have;
     }
 
-    gw_map_put(&ctx->certs, c->file, c);
-    gw_ptrs_push(ctx->a, &ctx->dp->certs, c);
+    gw_map_put(seen, c->file, c);
+    gw_ptrs_push(a, files, c);
 
     return c;
+}
+
+
+/* The file c of the http data plane (see gw_dp_cert_once). */
+static gw_dp_cert_t *
+gw_dp_cert_add(gw_dp_ctx_t *ctx, gw_dp_cert_t *c)
+{
+    return gw_dp_cert_once(ctx->a, &ctx->certs, &ctx->dp->certs, c);
 }
 
 

@@ -22,6 +22,7 @@ behaviour, not speed. The one exception is the ReferenceGrant flip, which
 test_games.py measures against the one-second requirement.
 """
 
+import contextlib
 import fcntl
 import http.client
 import json
@@ -265,6 +266,21 @@ def _lock_block(block):
         os.close(fd)
         return None
     return fd
+
+
+@contextlib.contextmanager
+def occupied(addr, port):
+    """Another process's listening socket on addr:port for the block's
+    duration: nginx cannot listen there, and the controller cannot know
+    (`nginx -t` does not bind), so the reload fails in nginx's master."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(1)
+        yield s
+    finally:
+        s.close()
 
 
 def allocate_net():

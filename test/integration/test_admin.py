@@ -7,12 +7,11 @@ The controller listens on a free port of 127.0.0.1 (--admin-address
 
 import http.client
 import re
-import socket
 import subprocess
 
 import pytest
 
-from conftest import GW_PORT, START_DEADLINE, wait_for
+from conftest import GW_PORT, START_DEADLINE, occupied, wait_for
 
 MARIO = "<title>Super Mario</title>"
 TETRIS = "<title>Tetris</title>"
@@ -42,12 +41,8 @@ def busy(stack):
     """An address of the test's block whose port 80 (+offset) another
     process holds, so that nginx cannot listen there: the controller
     cannot know it (`nginx -t` passes), the reload fails."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((stack.net.gw2, GW_PORT))
-    s.listen(1)
-    yield stack.net.gw2
-    s.close()
+    with occupied(stack.net.gw2, GW_PORT):
+        yield stack.net.gw2
 
 
 def admin_port(c):

@@ -20,7 +20,7 @@ from conftest import CRDS
 from ctlfixture import (CONTROLLER, CONVERGENCE, DEADLINE, GW_PORT, MARIO,
                         PORT_OFFSET, TETRIS, cond, our_parent, wait_for)
 from ctlfixture import built, kube, net, net2, procs  # noqa: F401
-from ctlfixture import write_kubeconfig
+from ctlfixture import gwit, write_kubeconfig
 
 
 def route_is(kube, ctype, status, reason=None, name="game-route"):
@@ -382,12 +382,8 @@ def arcade(addr):
 def busy(kube):
     """An address of the test's block whose port 80 (+offset) another
     process holds."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((kube.net.gw2, GW_PORT))
-    s.listen(1)
-    yield kube.net.gw2
-    s.close()
+    with gwit.occupied(kube.net.gw2, GW_PORT):
+        yield kube.net.gw2
 
 
 def reload_failed_events(kube, gateway):
@@ -459,12 +455,7 @@ def test_failed_reload_keeps_the_controller_responsive(kube):
     kube.wait_get("/mario", 200, MARIO)
 
     port = 81
-    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind((kube.net.gw, port + PORT_OFFSET))
-        squatter.listen(1)
-
+    with gwit.occupied(kube.net.gw, port + PORT_OFFSET):
         gw = kube.client.get("Gateway", "game-gateway", "default")
         gw["spec"]["listeners"].append(
             dict(gw["spec"]["listeners"][0], name="extra", port=port))
@@ -478,8 +469,6 @@ def test_failed_reload_keeps_the_controller_responsive(kube):
         except OSError as e:
             pytest.fail(f"/healthz did not answer in 3 s: {e}")
         assert code == 200
-    finally:
-        squatter.close()
     wait_for(lambda: reload_failed_events(kube, "game-gateway"),
              timeout=RELOAD_FAIL_DEADLINE, interval=0.2,
              what="a ReloadFailed Event on game-gateway")
